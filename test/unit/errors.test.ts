@@ -1,0 +1,16 @@
+import t from 'tap'
+import { ERRORS, HedgeError, errorBody } from '../../src/errors.ts'
+
+t.test('every code is prefixed and maps to an HTTP status', async t => {
+  for (const [code, def] of Object.entries(ERRORS)) {
+    t.match(code, /^HEDGE_[A-Z_]+$/)
+    t.ok(def.status >= 400 && def.status < 600, code)
+  }
+})
+
+t.test('HedgeError carries a stable body shape and keeps the rule out of it', async t => {
+  const e = new HedgeError('HEDGE_ORIGIN_DENIED', undefined, 'origin.allow')
+  t.same(e.toBody(), { statusCode: 403, code: 'HEDGE_ORIGIN_DENIED', error: 'Forbidden', message: 'origin not allowed' })
+  t.equal(e.rule, 'origin.allow')
+  t.same(Object.keys(errorBody('HEDGE_INTERNAL')), ['statusCode', 'code', 'error', 'message'])
+})
