@@ -1,0 +1,78 @@
+// Assemble the gateway from a policy: the kernel front, the CDP front, the egress guard
+// and the admin listener. Each front is built from the same compiled policy and verifier.
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import type { Policy } from './policy/schema.ts'
+import { compilePolicy, type CompiledPolicy } from './policy/compile.ts'
+import { createVerifier, type Verifier } from './auth/jwt.ts'
+import { buildKernelFront } from './http/kernel-front.ts'
+import { createAdminServer, type ReadinessProbe } from './admin.ts'
+import type { Logger } from './logger.ts'
+
+export interface GatewayConfig {
+  policy: Readonly<Policy>
+  kernelUpstream: string // http://127.0.0.1:8888 or unix:/path
+  cdpUpstream?: string // http://127.0.0.1:9222
+  host?: string
+  ports?: Partial<{ kernel: number, cdp: number, admin: number }>
+  logger: Logger
+  env?: NodeJS.ProcessEnv
+}
+
+export interface Gateway {
+  readonly compiled: CompiledPolicy
+  readonly urls: { kernel: string, cdp?: string, admin: string }
+  close: () => Promise<void>
+}
+
+function hostForUrl (host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+async function listenNode (server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => { server.off('error', reject); resolve() })
+  })
+  return (server.address() as AddressInfo).port
+}
+
+export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
+  const { policy, logger } = cfg
+  const compiled = compilePolicy(policy)
+  const host = cfg.host ?? policy.listen.host
+  const tls = policy.listen.tlsCert !== undefined
+  const scheme = tls ? 'https' : 'http'
+  const verifier: Verifier | null = compiled.mode('auth') === 'off' ? null : await createVerifier(policy.auth, { env: cfg.env ?? process.env })
+
+  const closers: Array<() => Promise<void>> = []
+  try {
+    const kernel: FastifyInstance = await buildKernelFront({ compiled, upstream: cfg.kernelUpstream, verifier, logger })
+    closers.push(async () => { await kernel.close() })
+    const kernelAddr = await kernel.listen({ port: cfg.ports?.kernel ?? policy.listen.kernelPort, host })
+    const kernelPort = new URL(kernelAddr).port
+
+    const probes: ReadinessProbe[] = [{ name: 'kernel', url: cfg.kernelUpstream.startsWith('unix:') ? `${cfg.kernelUpstream}:/health` : new URL('/health', cfg.kernelUpstream).href }]
+    if (cfg.cdpUpstream !== undefined) probes.push({ name: 'cdp', url: new URL('/json/version', cfg.cdpUpstream).href })
+    const admin = createAdminServer(probes, logger)
+    closers.push(() => new Promise(resolve => { admin.close(() => { resolve() }); admin.closeAllConnections() }))
+    const adminPort = await listenNode(admin, cfg.ports?.admin ?? policy.listen.adminPort, host)
+
+    const h = hostForUrl(host)
+    logger.info({ event: 'gateway-listening', policy: policy.name, layers: policy.layers }, 'gateway listening')
+    return {
+      compiled,
+      urls: { kernel: `${scheme}://${h}:${kernelPort}`, admin: `http://${h}:${adminPort}` },
+      async close () {
+        for (const c of closers.reverse()) await c().catch(() => {})
+        verifier?.close()
+      },
+    }
+  } catch (err) {
+    for (const c of closers.reverse()) await c().catch(() => {})
+    verifier?.close()
+    throw err
+  }
+}

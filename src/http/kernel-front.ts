@@ -1,0 +1,142 @@
+// The kernel-API front (default :18888 → the sandbox's :8888). One handler, one chain,
+// readable top to bottom:
+//   canonicalise → host → origin / preflight → route lookup → authenticate → authorise
+//   → body → forward (re-serialised) → rewrite response (CORS, redaction)
+// Each stage either passes or throws a HedgeError (enforce) / logs "would deny" (report-only).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import replyFrom from '@fastify/reply-from'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { CompiledPolicy, CompiledRoute } from '../policy/compile.ts'
+import { HedgeError } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import type { Verifier, Principal } from '../auth/jwt.ts'
+import { canonicalisePath } from './canonical-path.ts'
+import { applyVerdict, checkHost, checkOrigin, readOrigin } from './guards.ts'
+import { authenticate } from './authenticate.ts'
+import { checkBody } from './body.ts'
+import { corsPreflight, rewriteResponseHeaders } from './cors.ts'
+import { redactKernelSecrets } from './redact.ts'
+import { sendError, upstreamError } from './reply-error.ts'
+
+export interface KernelFrontOptions {
+  compiled: CompiledPolicy
+  upstream: string // http://127.0.0.1:8888 or unix:/path/to/socket
+  verifier: Verifier | null
+  logger: Logger
+}
+
+// Headers some frameworks read as "the real method"; the route decision is made on the
+// request line only, so they are dropped before forwarding (never trusted, never passed on).
+const METHOD_OVERRIDE = ['x-http-method-override', 'x-http-method', 'x-method-override']
+const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip']
+
+export function upstreamBase (upstream: string): string {
+  if (upstream.startsWith('unix:')) return `unix+http://${encodeURIComponent(upstream.slice(5))}/`
+  return upstream.endsWith('/') ? upstream : upstream + '/'
+}
+
+export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyInstance> {
+  const { compiled: cp, logger } = o
+  const bodyOn = cp.mode('body') !== 'off'
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: bodyOn ? cp.policy.kernel.maxBodyBytes : 64 * 1024 * 1024,
+    return503OnClosing: true,
+    // Malformed URLs the router cannot even parse are answered in our shape, not fastify's.
+    frameworkErrors: (err, req, reply) => { sendError(reply, new HedgeError('HEDGE_PATH_INVALID', undefined, 'router'), req.raw, logger) },
+  })
+  // Every body arrives as raw bytes: the body layer decides and re-serialises; with the
+  // layer off the bytes pass unchanged (the baseline is byte-for-byte transparent).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
+  await app.register(replyFrom, {
+    base: upstreamBase(o.upstream),
+    disableRequestLogging: true,
+    undici: { headersTimeout: cp.policy.kernel.upstreamTimeoutMs, bodyTimeout: cp.policy.kernel.upstreamTimeoutMs },
+  })
+
+  const trusted = new Set(cp.policy.hosts.trustedProxies)
+
+  async function handle (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const raw = req.raw
+    const url = raw.url ?? '/'
+    // 1. canonicalise once; tricks are refused, never normalised into another route
+    let path: string
+    if (cp.mode('routes') !== 'off') {
+      const c = canonicalisePath(url)
+      if (!c.ok) applyVerdict(cp, { layer: 'routes', code: 'HEDGE_PATH_INVALID', rule: `path.${c.reason}` }, raw, logger)
+      path = c.ok ? c.path : url.split('?')[0] ?? url
+    } else {
+      path = url.split('?')[0] ?? url
+    }
+    // 2. host (DNS rebinding) before anything else can happen
+    if (cp.mode('host') !== 'off') applyVerdict(cp, checkHost(cp, raw, trusted), raw, logger)
+    // 3. origin: the gateway answers preflights itself when the layer enforces
+    const originMode = cp.mode('origin')
+    if (originMode !== 'off') {
+      if (raw.method === 'OPTIONS' && raw.headers['access-control-request-method'] !== undefined && readOrigin(raw).kind !== 'absent') {
+        applyVerdict(cp, checkOrigin(cp, raw), raw, logger)
+        if (originMode === 'enforce') { corsPreflight(cp, req, reply); return }
+      } else {
+        applyVerdict(cp, checkOrigin(cp, raw), raw, logger)
+      }
+    }
+    // 4. route lookup (also tells authentication whether the route is public)
+    const match = cp.matchRoute(raw.method ?? '', path)
+    const route: CompiledRoute | undefined = match.kind === 'match' ? match.route : undefined
+    // 5. authenticate
+    let principal: Principal | undefined
+    if (cp.mode('auth') !== 'off' && route?.scope !== 'public') {
+      principal = await authenticate(cp, o.verifier, raw, 'kernel', logger)
+    }
+    // 6. authorise
+    if (cp.mode('routes') !== 'off') {
+      if (match.kind === 'none') applyVerdict(cp, { layer: 'routes', code: 'HEDGE_ROUTE_UNKNOWN', rule: 'kernel.routes(default-deny)' }, raw, logger)
+      else if (match.kind === 'method') {
+        reply.header('allow', match.allowed.join(', '))
+        applyVerdict(cp, { layer: 'routes', code: 'HEDGE_METHOD_NOT_ALLOWED', rule: 'kernel.routes(method)' }, raw, logger)
+      } else if (match.route.action === 'deny') applyVerdict(cp, { layer: 'routes', code: 'HEDGE_ROUTE_DENIED', rule: match.route.rule }, raw, logger)
+      else if (principal !== undefined && match.route.scope !== 'public' && match.route.scope !== undefined && !principal.scopes.has(match.route.scope)) {
+        applyVerdict(cp, { layer: 'routes', code: 'HEDGE_SCOPE_MISSING', rule: match.route.rule, message: `this route needs scope "${match.route.scope}"` }, raw, logger)
+      }
+    }
+    // 7. body: JSON only, strictly parsed, re-serialised
+    const body = checkBody(cp, raw, req.body as Buffer | undefined, route, logger)
+    // 8. forward
+    const redact = cp.mode('routes') === 'enforce' && route?.action === 'redact'
+    const rewriteRequestHeaders = (_r: FastifyRequest, h: IncomingHttpHeaders): IncomingHttpHeaders => {
+      if (cp.mode('auth') !== 'off') delete h.authorization // the kernel never needs our tokens
+      for (const k of METHOD_OVERRIDE) delete h[k]
+      if (cp.mode('host') !== 'off') for (const k of FORWARDED) delete h[k]
+      if (redact) delete h['accept-encoding'] // we must read the answer to redact it
+      if (body !== undefined) { // reply-from set content-type from contentType; restore what we decided
+        if (body.header === undefined) delete h['content-type']
+        else h['content-type'] = body.header
+      }
+      return h
+    }
+    const hasBody = body !== undefined && raw.method !== 'GET' && raw.method !== 'HEAD'
+    await reply.from(url, {
+      ...(hasBody ? { body: body.bytes, contentType: body.contentType } : {}),
+      retryDelay: () => null, // never replay a request to the kernel (an execute is not idempotent)
+      rewriteRequestHeaders,
+      rewriteHeaders: (h: Record<string, unknown>) => rewriteResponseHeaders(cp, raw, h),
+      onError: (r: FastifyReply, { error }: { error: Error }) => { upstreamError(r, error, raw, logger) },
+      ...(redact ? { onResponse: (_q: FastifyRequest, r: FastifyReply, res: { stream: NodeJS.ReadableStream, headers?: Record<string, unknown> }) => { void redactKernelSecrets(r, res.stream, logger) } } : {}),
+    } as never)
+    return reply
+  }
+
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    try {
+      await handle(req, reply)
+    } catch (err) {
+      sendError(reply, err, req.raw, logger)
+    }
+  }
+  app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '*', handler })
+  app.setNotFoundHandler(handler)
+  app.setErrorHandler((err, req, reply) => { sendError(reply, err, req.raw, logger) })
+  return app
+}

@@ -1,0 +1,135 @@
+// The policy schema: the single source of truth for the policy's TypeScript types,
+// its validation (ajv, at load time), its defaults, and the documentation of every
+// knob (`hedge policy docs` walks this schema; the README's knob table is its output).
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+const d = (description: string): { description: string } => ({ description })
+
+export const LAYERS = ['host', 'origin', 'auth', 'routes', 'body', 'cdp-filter', 'egress'] as const
+export type LayerName = typeof LAYERS[number]
+export const MODES = ['enforce', 'report-only', 'off'] as const
+export type LayerMode = typeof MODES[number]
+
+/** Scopes a token can carry. `public` on a route means no token is needed. */
+export const SCOPES = ['public', 'kernel:read', 'kernel:control', 'kernel:execute', 'kernel:admin', 'cdp:read', 'cdp:control'] as const
+export type Scope = typeof SCOPES[number]
+
+const Mode = Type.Union(MODES.map(m => Type.Literal(m)), { default: 'off' })
+const ScopeT = Type.Union(SCOPES.map(s => Type.Literal(s)))
+const HttpMethod = Type.Union(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'].map(m => Type.Literal(m)))
+
+const Layers = Type.Object({
+  host: Type.Optional({ ...Mode, ...d('Host allowlist (DNS-rebinding defence): unexpected Host headers are refused before anything else.') }),
+  origin: Type.Optional({ ...Mode, ...d('Origin allowlist: disallowed or `null` Origins get 403; the gateway answers preflights itself and replaces upstream CORS headers.') }),
+  auth: Type.Optional({ ...Mode, ...d('Bearer-token authentication (JWT in the Authorization header; one-time tickets for CDP URLs).') }),
+  routes: Type.Optional({ ...Mode, ...d('Default-deny route table for the kernel API: method + canonical path + the scope it needs.') }),
+  body: Type.Optional({ ...Mode, ...d('JSON-only request bodies (415 otherwise), strict parse, size limit; the re-serialised body is forwarded.') }),
+  'cdp-filter': Type.Optional({ ...Mode, ...d('CDP method, session and parameter filtering on the WebSocket relay and discovery endpoints.') }),
+  egress: Type.Optional({ ...Mode, ...d('Browser egress guard: Chromium goes through a forward proxy that refuses loopback/private/metadata destinations.') }),
+}, { additionalProperties: false, default: {}, ...d('Each protection layer: `enforce` (deny), `report-only` (decide and log "would deny", but forward) or `off`. Env `HEDGE_LAYER_<NAME>` (e.g. `HEDGE_LAYER_CDP_FILTER=off`) overrides.') })
+
+const Auth = Type.Object({
+  issuer: Type.String({ minLength: 1, default: 'hedge', ...d('Required `iss` claim.') }),
+  audiences: Type.Object({
+    kernel: Type.String({ minLength: 1, default: 'hedge-kernel', ...d('`aud` a kernel-API token must carry.') }),
+    cdp: Type.String({ minLength: 1, default: 'hedge-cdp', ...d('`aud` a CDP token must carry (kernel and CDP tokens are not interchangeable).') }),
+  }, { additionalProperties: false, default: {} }),
+  algorithms: Type.Array(Type.Union(['HS256', 'RS256', 'ES256', 'EdDSA'].map(a => Type.Literal(a))), { minItems: 1, uniqueItems: true, default: ['HS256'], ...d('Pinned algorithms; nothing else is accepted (never `none`). HS256 is exclusive with the asymmetric ones, to rule out algorithm confusion.') }),
+  secretEnv: Type.String({ minLength: 1, default: 'HEDGE_JWT_SECRET', ...d('Environment variable holding the HS256 secret (at least 32 bytes).') }),
+  secretFile: Type.Optional(Type.String({ minLength: 1, ...d('File holding the HS256 secret (takes precedence over `secretEnv`).') })),
+  jwksFile: Type.Optional(Type.String({ minLength: 1, ...d('JWKS file with the public keys for RS256/ES256/EdDSA.') })),
+  jwksUrl: Type.Optional(Type.String({ minLength: 1, ...d('JWKS URL (fetched and cached, with a cooldown between refetches).') })),
+  jwksCooldownSeconds: Type.Integer({ minimum: 1, default: 30, ...d('Minimum time between two JWKS refetches (unknown `kid`s do not trigger more).') }),
+  clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5, ...d('Allowed clock skew for `exp` and `nbf`.') }),
+  cacheSize: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, ...d('Verified tokens kept (by whole token, until expiry) so the repeat case skips verification; 0 disables.') }),
+  ticketTtlSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 30, ...d('Lifetime of single-use CDP tickets placed in rewritten WebSocket URLs.') }),
+}, { additionalProperties: false, default: {}, ...d('Token verification.') })
+
+const Hosts = Type.Object({
+  allow: Type.Array(Type.String({ minLength: 1 }), { default: ['127.0.0.1', 'localhost', '[::1]'], ...d('Allowed Host header values: `name` (any port) or `name:port`. Case-insensitive, exact.') }),
+  trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [], ...d('Peer addresses whose `X-Forwarded-Host`/`-Proto` are believed; from anyone else those headers are ignored.') }),
+}, { additionalProperties: false, default: {} })
+
+const Origins = Type.Object({
+  allow: Type.Array(Type.String({ minLength: 1 }), { default: [], ...d('Allowed browser origins, exact `scheme://host[:port]`. A missing Origin (non-browser client) passes; `null` never does.') }),
+  allowMissing: Type.Boolean({ default: true, ...d('Let requests without an Origin header through this layer (tools, SDKs, automation clients).') }),
+  maxAgeSeconds: Type.Integer({ minimum: 0, maximum: 86400, default: 600, ...d('`Access-Control-Max-Age` on preflight answers.') }),
+}, { additionalProperties: false, default: {} })
+
+export const RouteRule = Type.Object({
+  method: HttpMethod,
+  path: Type.String({ pattern: '^/', ...d('Exact canonical path.') }),
+  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('redact')], { default: 'allow', ...d('`redact` forwards and blanks the kernel key in the JSON answer.') }),
+  scope: Type.Optional({ ...ScopeT, ...d('Scope the token must carry; `public` needs no token.') }),
+  body: Type.Optional(Type.Boolean({ ...d('Route takes a JSON body (body layer applies).') })),
+}, { additionalProperties: false })
+export type RouteRule = Static<typeof RouteRule>
+
+const Kernel = Type.Object({
+  routes: Type.Array(RouteRule, { default: [], ...d('Default-deny route table: a request matching no rule gets 404 HEDGE_ROUTE_UNKNOWN when the routes layer enforces.') }),
+  maxBodyBytes: Type.Integer({ minimum: 1, maximum: 64 * 1024 * 1024, default: 1024 * 1024, ...d('Largest request body accepted.') }),
+  upstreamTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 330_000, ...d('Time allowed for the kernel server to answer (an execute may run long).') }),
+}, { additionalProperties: false, default: {} })
+
+const Cdp = Type.Object({
+  discovery: Type.Object({
+    version: Type.Boolean({ default: true }),
+    list: Type.Boolean({ default: true }),
+    protocol: Type.Boolean({ default: true }),
+    new: Type.Boolean({ default: true }),
+    activate: Type.Boolean({ default: true }),
+    close: Type.Boolean({ default: true }),
+  }, { additionalProperties: false, default: {}, ...d('Which `/json/*` discovery endpoints are served.') }),
+  methods: Type.Object({
+    default: Type.Union([Type.Literal('allow'), Type.Literal('deny')], { default: 'deny', ...d('Decision for a method no rule names.') }),
+    allow: Type.Array(Type.String({ pattern: '^[A-Za-z]+\\.(\\*|[A-Za-z]+)$' }), { default: [], ...d('Exact `Domain.method` names or `Domain.*` globs.') }),
+    deny: Type.Array(Type.String({ pattern: '^[A-Za-z]+\\.(\\*|[A-Za-z]+)$' }), { default: [], ...d('Checked before `allow`.') }),
+    browserSessionDeny: Type.Array(Type.String({ pattern: '^[A-Za-z]+\\.(\\*|[A-Za-z]+)$' }), { default: [], ...d('Denied on the browser-level session only (no sessionId).') }),
+  }, { additionalProperties: false, default: {} }),
+  urls: Type.Object({
+    schemes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9+.-]*$' }), { default: ['http', 'https'], ...d('Schemes allowed for navigation and new targets.') }),
+    allowAboutBlank: Type.Boolean({ default: true }),
+    denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast'], ...d('Address classes refused as URL hosts (IP literals and localhost names; DNS names are the egress guard\'s job).') }),
+    allowHosts: Type.Array(Type.String(), { default: [], ...d('`host`, `host:port` or `*.suffix` that override the denies (e.g. a test fixture on `127.0.0.1:PORT`).') }),
+    denyHosts: Type.Array(Type.String(), { default: [] }),
+  }, { additionalProperties: false, default: {}, ...d('URL rules for Page.navigate, Target.createTarget, navigateToHistoryEntry, Fetch.continueRequest and /json/new.') }),
+  downloads: Type.Union([Type.Literal('rewrite'), Type.Literal('refuse'), Type.Literal('allow')], { default: 'rewrite', ...d('Download paths outside `output/`: rewrite them into it, refuse the command, or allow (baseline).') }),
+  maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024, ...d('Largest client→browser frame.') }),
+  maxMessagesPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000, ...d('Per-connection rate of client→browser frames.') }),
+  maxConnectionsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+  idleTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
+}, { additionalProperties: false, default: {} })
+
+const Egress = Type.Object({
+  denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast'], ...d('Destination classes refused after DNS resolution.') }),
+  allow: Type.Array(Type.String(), { default: [], ...d('`host:port` entries opened explicitly (exact), checked before the address classes.') }),
+  denyHosts: Type.Array(Type.String(), { default: [], ...d('`host` or `*.suffix` refused by name.') }),
+  ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: [80, 443], ...d('Destination ports allowed (besides explicit `allow` entries).') }),
+}, { additionalProperties: false, default: {} })
+
+const Listen = Type.Object({
+  host: Type.String({ default: '127.0.0.1', ...d('Address the gateway listens on (0.0.0.0 in a container).') }),
+  kernelPort: Type.Integer({ minimum: 0, maximum: 65535, default: 18888 }),
+  cdpPort: Type.Integer({ minimum: 0, maximum: 65535, default: 19223 }),
+  adminPort: Type.Integer({ minimum: 0, maximum: 65535, default: 18080, ...d('Health, readiness and metrics; needs no token.') }),
+  egressPort: Type.Integer({ minimum: 0, maximum: 65535, default: 13128 }),
+  tlsCert: Type.Optional(Type.String({ minLength: 1, ...d('PEM certificate: serve HTTPS/WSS on the kernel and CDP listeners.') })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
+}, { additionalProperties: false, default: {} })
+
+export const PolicySchema = Type.Object({
+  version: Type.Literal(1, d('Schema version.')),
+  name: Type.String({ minLength: 1, pattern: '^[a-z0-9][a-z0-9-]*$' }),
+  description: Type.Optional(Type.String()),
+  layers: Layers,
+  auth: Auth,
+  hosts: Hosts,
+  origins: Origins,
+  kernel: Kernel,
+  cdp: Cdp,
+  egress: Egress,
+  listen: Listen,
+}, { additionalProperties: false })
+
+export type Policy = Static<typeof PolicySchema>
+export type { TSchema }
