@@ -58,6 +58,11 @@ function resolveExtends (data: unknown, source: string, chain: string[]): unknow
   return merge(readWithExtends(parentFile, [...chain, source]), rest)
 }
 
+/** A policy with `patch` merged over it (objects merge, arrays/scalars replace), validated again. */
+export function derivePolicy (base: Readonly<Policy>, patch: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Readonly<Policy> {
+  return validatePolicy(merge(structuredClone(base), patch), `${base.name}+patch`, env)
+}
+
 function isPlainObject (v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
