@@ -8,6 +8,9 @@ import { compilePolicy, type CompiledPolicy } from './policy/compile.ts'
 import { createVerifier, type Verifier } from './auth/jwt.ts'
 import { buildKernelFront } from './http/kernel-front.ts'
 import { createAdminServer, type ReadinessProbe } from './admin.ts'
+import { TicketStore } from './auth/tickets.ts'
+import { compileCdpFilter, type WorkspaceDirs } from './cdp/filter.ts'
+import { createCdpFront } from './cdp/front.ts'
 import type { Logger } from './logger.ts'
 
 export interface GatewayConfig {
@@ -18,6 +21,8 @@ export interface GatewayConfig {
   ports?: Partial<{ kernel: number, cdp: number, admin: number }>
   logger: Logger
   env?: NodeJS.ProcessEnv
+  /** The sandbox's workspace zones: downloads are confined to output/, file inputs to upload/ and output/. */
+  workspace?: WorkspaceDirs
 }
 
 export interface Gateway {
@@ -31,7 +36,7 @@ function hostForUrl (host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-async function listenNode (server: Server, port: number, host: string): Promise<number> {
+async function listenNode (server: Server | import('node:https').Server, port: number, host: string): Promise<number> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })
@@ -54,6 +59,18 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
     const kernelAddr = await kernel.listen({ port: cfg.ports?.kernel ?? policy.listen.kernelPort, host })
     const kernelPort = new URL(kernelAddr).port
 
+    let cdpPort: number | undefined
+    if (cfg.cdpUpstream !== undefined) {
+      const tickets = new TicketStore({ ttlSeconds: policy.auth.ticketTtlSeconds })
+      const filter = compileCdpFilter(policy.cdp, cfg.workspace)
+      const cdp = createCdpFront({
+        compiled, filter, upstream: cfg.cdpUpstream, verifier, tickets, logger,
+        ...(tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}),
+      })
+      closers.push(() => new Promise(resolve => { cdp.close(() => { resolve() }); cdp.closeAllConnections() }))
+      cdpPort = await listenNode(cdp, cfg.ports?.cdp ?? policy.listen.cdpPort, host)
+    }
+
     const probes: ReadinessProbe[] = [{ name: 'kernel', url: cfg.kernelUpstream.startsWith('unix:') ? `${cfg.kernelUpstream}:/health` : new URL('/health', cfg.kernelUpstream).href }]
     if (cfg.cdpUpstream !== undefined) probes.push({ name: 'cdp', url: new URL('/json/version', cfg.cdpUpstream).href })
     const admin = createAdminServer(probes, logger)
@@ -64,7 +81,7 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
     logger.info({ event: 'gateway-listening', policy: policy.name, layers: policy.layers }, 'gateway listening')
     return {
       compiled,
-      urls: { kernel: `${scheme}://${h}:${kernelPort}`, admin: `http://${h}:${adminPort}` },
+      urls: { kernel: `${scheme}://${h}:${kernelPort}`, ...(cdpPort !== undefined ? { cdp: `${scheme}://${h}:${cdpPort}` } : {}), admin: `http://${h}:${adminPort}` },
       async close () {
         for (const c of closers.reverse()) await c().catch(() => {})
         verifier?.close()

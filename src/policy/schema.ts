@@ -93,6 +93,8 @@ const Cdp = Type.Object({
     allowHosts: Type.Array(Type.String(), { default: [], ...d('`host`, `host:port` or `*.suffix` that override the denies (e.g. a test fixture on `127.0.0.1:PORT`).') }),
     denyHosts: Type.Array(Type.String(), { default: [] }),
   }, { additionalProperties: false, default: {}, ...d('URL rules for Page.navigate, Target.createTarget, navigateToHistoryEntry, Fetch.continueRequest and /json/new.') }),
+  connectScope: Type.Union([Type.Literal('cdp:read'), Type.Literal('cdp:control')], { default: 'cdp:control', ...d('Scope a token needs to open a DevTools WebSocket (what it may then do is the method filter\'s decision).') }),
+  initScripts: Type.Union([Type.Literal('allow'), Type.Literal('isolated-only'), Type.Literal('deny')], { default: 'isolated-only', ...d('`Page.addScriptToEvaluateOnNewDocument`: `isolated-only` refuses main-world scripts injected into every future document (they can hook any site\'s JavaScript); automation\'s isolated utility worlds still work.') }),
   downloads: Type.Union([Type.Literal('rewrite'), Type.Literal('refuse'), Type.Literal('allow')], { default: 'rewrite', ...d('Download paths outside `output/`: rewrite them into it, refuse the command, or allow (baseline).') }),
   maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024, ...d('Largest client→browser frame.') }),
   maxMessagesPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000, ...d('Per-connection rate of client→browser frames.') }),

@@ -1,0 +1,158 @@
+// The CDP decision, pure: (compiled filter, connection state, parsed command) → forward
+// (possibly with rewritten params) or deny with the rule that fired. No I/O here except
+// realpath checks for the rare file-path parameters.
+//
+// Order: session lookup → built-in hard rules (channels around the gateway) → method
+// rules (deny before allow, on the name Chromium really dispatches) → session-kind rules
+// → parameter rules (URLs, download and upload paths, proxies, init scripts, IO handles).
+import { realpathSync } from 'node:fs'
+import { dirname, isAbsolute, resolve, sep } from 'node:path'
+import type { Policy } from '../policy/schema.ts'
+import type { CdpCommand } from './strict-json.ts'
+import { compileMethodRules, type MethodMatcher } from './method-rules.ts'
+import { compileUrlPolicy, type UrlPolicy } from './url-policy.ts'
+import { effectiveMethod } from './aliases.ts'
+import type { AddressClass } from '../net/address-policy.ts'
+import { ConnectionState, type SessionKind } from './sessions.ts'
+
+export interface CdpFilter {
+  readonly methods: MethodMatcher
+  readonly browserSessionDeny: MethodMatcher
+  readonly url: UrlPolicy
+  readonly downloads: 'rewrite' | 'refuse' | 'allow'
+  readonly initScripts: 'allow' | 'isolated-only' | 'deny'
+  readonly outputDir: string | undefined
+  readonly fileDirs: readonly string[]
+}
+
+export type Decision =
+  | { readonly action: 'forward', readonly cmd: CdpCommand, readonly rule?: string }
+  | { readonly action: 'deny', readonly rule: string, readonly message: string }
+
+export interface WorkspaceDirs { readonly output?: string, readonly upload?: string }
+
+export function compileCdpFilter (cdp: Policy['cdp'], dirs: WorkspaceDirs = {}): CdpFilter {
+  return Object.freeze({
+    methods: compileMethodRules(cdp.methods),
+    browserSessionDeny: compileMethodRules({ default: 'allow', allow: [], deny: cdp.methods.browserSessionDeny }, 'cdp.methods.browserSessionDeny'),
+    url: compileUrlPolicy({ schemes: cdp.urls.schemes, allowAboutBlank: cdp.urls.allowAboutBlank, denyAddressClasses: cdp.urls.denyAddressClasses as AddressClass[], allowHosts: cdp.urls.allowHosts, denyHosts: cdp.urls.denyHosts }),
+    downloads: cdp.downloads,
+    initScripts: cdp.initScripts,
+    outputDir: dirs.output === undefined ? undefined : real(dirs.output),
+    fileDirs: [dirs.upload, dirs.output].filter((x): x is string => x !== undefined).map(real),
+  })
+}
+
+function real (p: string): string {
+  try { return realpathSync(p) } catch { return resolve(p) }
+}
+
+/** Is `p` (absolute, no NUL) inside one of `dirs` once symlinks are resolved? */
+export function insideDirs (p: unknown, dirs: readonly string[]): boolean {
+  if (typeof p !== 'string' || p === '' || p.includes('\0') || !isAbsolute(p)) return false
+  const abs = resolve(p)
+  let r: string
+  try { r = realpathSync(abs) } catch { try { r = resolve(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1)) } catch { return false } }
+  return dirs.some(d => r === d || r.startsWith(d + sep))
+}
+
+const deny = (rule: string, message: string): Decision => ({ action: 'deny', rule, message })
+
+/** Commands that would open a CDP channel (or reach other hosts) that never crosses the gateway. */
+const HARD_DENY: Readonly<Record<string, string>> = {
+  'Target.exposeDevToolsProtocol': 'hands page JavaScript a CDP channel that bypasses the gateway',
+  'Target.sendMessageToTarget': 'non-flat sessions would tunnel commands past the filter',
+  'Target.setRemoteLocations': 'makes the browser connect to other hosts for discovery',
+}
+
+export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Decision {
+  // 1. session: every sessionId must be one we saw the browser hand out on this connection
+  let kind: SessionKind = st.rootKind
+  if (cmd.sessionId !== undefined) {
+    const k = st.sessions.get(cmd.sessionId)
+    if (k === undefined) return deny('cdp.session-unknown', 'unknown sessionId')
+    kind = k
+  }
+  const method = effectiveMethod(cmd.method)
+  const p = cmd.params ?? {}
+  // 2. built-in rules: not policy, because no policy should open these
+  const hard = HARD_DENY[method]
+  if (hard !== undefined) return deny(`cdp.builtin:${method}`, `${cmd.method} is refused: it ${hard}`)
+  if ((method === 'Target.attachToTarget' || (method === 'Target.setAutoAttach' && p.autoAttach === true)) && p.flatten !== true) {
+    return deny('cdp.builtin:flatten-required', `${cmd.method} must use flatten:true (non-flat sessions bypass the filter)`)
+  }
+  if (method === 'Target.attachToBrowserTarget' && st.rootKind !== 'browser') return deny('cdp.builtin:browser-escalation', 'a page connection cannot attach to the browser')
+  // 3. methods
+  const m = f.methods(cmd.method)
+  if (!m.allowed) return deny(m.rule, `${cmd.method} is not allowed by policy (${m.rule})`)
+  if (kind === 'browser') {
+    const b = f.browserSessionDeny(cmd.method)
+    if (!b.allowed) return deny(b.rule, `${cmd.method} is not allowed on the browser session (${b.rule})`)
+  }
+  // 4. parameters
+  return params(f, st, cmd, method, p)
+}
+
+function checkUrl (f: CdpFilter, cmd: CdpCommand, field: string, value: unknown): Decision | string {
+  if (typeof value !== 'string') return deny(`cdp.params:${field}`, `${cmd.method}: ${field} must be a string`)
+  const u = f.url(value)
+  if (!u.allowed || u.canonical === undefined) return deny(u.rule, `${cmd.method}: URL refused (${u.rule})`)
+  return u.canonical
+}
+
+function withParam (cmd: CdpCommand, p: Record<string, unknown>, key: string, value: unknown): CdpCommand {
+  return { ...cmd, params: { ...p, [key]: value } }
+}
+
+function params (f: CdpFilter, st: ConnectionState, cmd: CdpCommand, method: string, p: Record<string, unknown>): Decision {
+  switch (method) {
+    case 'Page.navigate':
+    case 'Target.createTarget':
+    case 'Network.loadNetworkResource': {
+      if (method === 'Target.createTarget' && p.url === undefined) return { action: 'forward', cmd }
+      const u = checkUrl(f, cmd, 'url', p.url)
+      return typeof u === 'string' ? { action: 'forward', cmd: withParam(cmd, p, 'url', u) } : u
+    }
+    case 'Fetch.continueRequest': {
+      if (p.url === undefined) return { action: 'forward', cmd }
+      const u = checkUrl(f, cmd, 'url', p.url)
+      return typeof u === 'string' ? { action: 'forward', cmd: withParam(cmd, p, 'url', u) } : u
+    }
+    case 'Page.navigateToHistoryEntry': {
+      const url = st.historyUrl(cmd.sessionId, p.entryId)
+      if (url === undefined) return deny('cdp.params:history-entry-unknown', 'history entry not seen in a Page.getNavigationHistory answer on this connection')
+      const u = checkUrl(f, cmd, 'entry url', url)
+      return typeof u === 'string' ? { action: 'forward', cmd } : u
+    }
+    case 'Browser.setDownloadBehavior': {
+      if (f.downloads === 'allow' || p.behavior === 'deny' || p.behavior === 'default') return { action: 'forward', cmd }
+      if (f.outputDir === undefined) return deny('cdp.downloads:no-workspace', 'downloads need a workspace output/ directory')
+      if (insideDirs(p.downloadPath, [f.outputDir])) return { action: 'forward', cmd }
+      if (f.downloads === 'refuse') return deny('cdp.downloads:outside-output', 'downloadPath must be inside the workspace output/')
+      return { action: 'forward', cmd: withParam(cmd, p, 'downloadPath', f.outputDir), rule: 'cdp.downloads:rewritten' }
+    }
+    case 'DOM.setFileInputFiles': {
+      const files = p.files
+      if (!Array.isArray(files) || !files.every(x => insideDirs(x, f.fileDirs))) return deny('cdp.files:outside-workspace', 'files must be inside the workspace upload/ or output/')
+      return { action: 'forward', cmd }
+    }
+    case 'Target.createBrowserContext':
+      if (p.proxyServer !== undefined || p.proxyBypassList !== undefined) return deny('cdp.params:context-proxy', 'per-context proxies would route around the egress guard')
+      return { action: 'forward', cmd }
+    case 'Page.addScriptToEvaluateOnNewDocument':
+      if (f.initScripts === 'deny') return deny('cdp.initScripts:deny', 'scripts injected into every new document are refused')
+      if (f.initScripts === 'isolated-only' && (typeof p.worldName !== 'string' || p.worldName === '')) {
+        return deny('cdp.initScripts:isolated-only', 'only isolated-world init scripts are allowed (main-world scripts run in every future document)')
+      }
+      return { action: 'forward', cmd }
+    case 'IO.read':
+    case 'IO.close':
+      if (typeof p.handle !== 'string' || !st.handles.has(p.handle)) return deny('cdp.io:foreign-handle', 'stream handle was not issued on this connection')
+      if (method === 'IO.close') st.handles.delete(p.handle)
+      return { action: 'forward', cmd }
+    default:
+      return { action: 'forward', cmd }
+  }
+}
+
+export { ConnectionState }

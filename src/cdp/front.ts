@@ -1,0 +1,119 @@
+// The CDP front (default :19223 → Chromium's :9222). Chromium's own Host and Origin
+// checks are kept rather than defeated: the gateway applies the host and origin layers
+// itself, then talks to Chromium as a local client (Host 127.0.0.1:9222, no Origin).
+//   HTTP  /json*: canonicalise → host → origin → authenticate → discovery rules → forward → rewrite URLs
+//   WS    /devtools/{browser,page}/ID: the same checks before the upgrade completes (401/403,
+//         never 101), then the upstream socket is opened, then the client's is, then relay.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
+import type { Duplex } from 'node:stream'
+import { readFileSync } from 'node:fs'
+import { WebSocket, WebSocketServer } from 'ws'
+import type { CompiledPolicy } from '../policy/compile.ts'
+import type { Verifier, Principal } from '../auth/jwt.ts'
+import type { TicketStore } from '../auth/tickets.ts'
+import { HedgeError, errorBody } from '../errors.ts'
+import { applyVerdict, checkHost, checkOrigin } from '../http/guards.ts'
+import { authenticate } from '../http/authenticate.ts'
+import { redactUrl, type Logger } from '../logger.ts'
+import type { CdpFilter } from './filter.ts'
+import { relay } from './relay.ts'
+import { handleDiscovery } from './discovery.ts'
+
+export interface CdpFrontOptions {
+  compiled: CompiledPolicy
+  filter: CdpFilter
+  upstream: string // http://127.0.0.1:9222
+  verifier: Verifier | null
+  tickets: TicketStore
+  logger: Logger
+  tls?: { cert: string, key: string }
+}
+
+const WS_PATH = /^\/devtools\/(browser|page)\/([A-Za-z0-9-]{1,128})$/
+
+export interface CdpFrontContext extends CdpFrontOptions { readonly trusted: ReadonlySet<string>, readonly wsScheme: 'ws' | 'wss' }
+
+/** Host, origin and token checks shared by discovery and the upgrade path. */
+export async function admit (ctx: CdpFrontContext, req: IncomingMessage, needScope: 'cdp:read' | 'cdp:control', allowTicket: string | undefined): Promise<Principal | undefined> {
+  const { compiled: cp, logger } = ctx
+  if (cp.mode('host') !== 'off') applyVerdict(cp, checkHost(cp, req, ctx.trusted), req, logger)
+  if (cp.mode('origin') !== 'off') applyVerdict(cp, checkOrigin(cp, req), req, logger)
+  if (cp.mode('auth') === 'off') return undefined
+  let principal: Principal | undefined
+  const ticket = allowTicket === undefined ? null : new URL(req.url ?? '/', 'http://x').searchParams.get('ticket')
+  if (req.headers.authorization === undefined && ticket !== null && allowTicket !== undefined) {
+    const p = ctx.tickets.redeem(ticket, allowTicket)
+    if (p === null) applyVerdict(cp, { layer: 'auth', code: 'HEDGE_TICKET_INVALID', rule: 'auth.ticket' }, req, logger)
+    principal = p ?? undefined
+  } else {
+    principal = await authenticate(cp, ctx.verifier, req, 'cdp', logger)
+  }
+  if (principal !== undefined && !principal.scopes.has(needScope) && !(needScope === 'cdp:read' && principal.scopes.has('cdp:control'))) {
+    applyVerdict(cp, { layer: 'auth', code: 'HEDGE_SCOPE_MISSING', rule: 'cdp.scope', message: `needs scope "${needScope}"` }, req, logger)
+  }
+  return principal
+}
+
+function rejectSocket (socket: Duplex, err: unknown, log: Logger, req: IncomingMessage): void {
+  const e = err instanceof HedgeError ? err : new HedgeError('HEDGE_INTERNAL', undefined, 'internal')
+  if (!(err instanceof HedgeError)) log.error({ err, url: redactUrl(req.url) }, 'cdp upgrade failed')
+  const body = JSON.stringify(errorBody(e.code, e.message))
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${e.statusCode} ${e.toBody().error}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      (e.statusCode === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') + `Connection: close\r\n\r\n${body}`)
+  }
+  socket.destroy()
+}
+
+export function createCdpFront (o: CdpFrontOptions): Server {
+  const { compiled: cp, logger } = o
+  const ctx: CdpFrontContext = { ...o, trusted: new Set(cp.policy.hosts.trustedProxies), wsScheme: o.tls === undefined ? 'ws' : 'wss' }
+  const filterOn = cp.mode('cdp-filter') !== 'off'
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: filterOn ? cp.policy.cdp.maxMessageBytes : 256 * 1024 * 1024 })
+  const perPrincipal = new Map<string, number>()
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    handleDiscovery(ctx, req, res).catch((err: unknown) => {
+      const e = err instanceof HedgeError ? err : new HedgeError('HEDGE_INTERNAL', undefined, 'internal')
+      if (!(err instanceof HedgeError)) logger.error({ err, url: redactUrl(req.url) }, 'discovery failed')
+      if (res.headersSent) { res.destroy(); return }
+      res.writeHead(e.statusCode, { 'content-type': 'application/json', ...(e.statusCode === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
+      res.end(JSON.stringify(e.toBody()))
+    })
+  }
+  const server = o.tls === undefined ? createServer(onRequest) : createTlsServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, onRequest)
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => { socket.destroy() })
+    void (async () => {
+      const url = req.url ?? '/'
+      const q = url.indexOf('?')
+      const path = q === -1 ? url : url.slice(0, q)
+      const m = WS_PATH.exec(path)
+      if (m === null || (filterOn && q !== -1 && !/^\?ticket=[A-Za-z0-9_-]{1,128}$/.test(url.slice(q)))) throw new HedgeError('HEDGE_ROUTE_UNKNOWN', undefined, 'cdp.ws-path')
+      const principal = await admit(ctx, req, cp.policy.cdp.connectScope, path)
+      const key = principal?.subject ?? `addr:${req.socket.remoteAddress ?? ''}`
+      const count = perPrincipal.get(key) ?? 0
+      if (count >= cp.policy.cdp.maxConnectionsPerPrincipal) throw new HedgeError('HEDGE_TOO_MANY_CONNECTIONS', undefined, 'cdp.maxConnectionsPerPrincipal')
+      // Chromium first: the client only ever gets 101 once there is something to talk to.
+      const browser = new WebSocket(new URL(path, o.upstream.replace(/^http/, 'ws')).href, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024, handshakeTimeout: 10_000 })
+      await new Promise<void>((resolve, reject) => {
+        browser.once('open', resolve)
+        browser.once('error', () => { reject(new HedgeError('HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'cdp.upstream')) })
+        browser.once('unexpected-response', (_r, res) => { res.resume(); reject(new HedgeError(res.statusCode === 404 ? 'HEDGE_ROUTE_UNKNOWN' : 'HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'cdp.upstream')) })
+      })
+      perPrincipal.set(key, count + 1)
+      wss.handleUpgrade(req, socket, head, client => {
+        logger.info({ event: 'cdp-open', path, subject: principal?.subject, tokenId: principal?.tokenId }, 'cdp connection opened')
+        relay(client, browser, {
+          compiled: cp, filter: o.filter, logger, principal, rootKind: m[1] === 'browser' ? 'browser' : 'page', path,
+          onClose: () => { const n = (perPrincipal.get(key) ?? 1) - 1; if (n <= 0) perPrincipal.delete(key); else perPrincipal.set(key, n) },
+        })
+      })
+    })().catch((err: unknown) => { rejectSocket(socket, err, logger, req) })
+  })
+
+  server.on('close', () => { for (const c of wss.clients) c.terminate(); wss.close() })
+  return server
+}

@@ -1,0 +1,128 @@
+// One relayed DevTools connection: client ⇄ gateway ⇄ Chromium, on `ws`.
+//   client→browser: text only, size-capped, rate-limited; strict parse → decision →
+//     the re-serialised command is forwarded; a blocked command gets a CDP error with the
+//     same id (and sessionId) and the connection stays usable.
+//   browser→client: passed on as received (one Buffer, no copy) unless its first bytes
+//     show the session tracker needs it.
+import { WebSocket, type RawData } from 'ws'
+import type { CompiledPolicy } from '../policy/compile.ts'
+import type { Principal } from '../auth/jwt.ts'
+import { parseCdpCommand, serialiseCdpCommand, StrictJsonError, type CdpCommand } from './strict-json.ts'
+import { decide, type CdpFilter } from './filter.ts'
+import { ConnectionState, type SessionKind } from './sessions.ts'
+import { CDP_BLOCKED } from '../errors.ts'
+import type { Logger } from '../logger.ts'
+import { metrics } from '../metrics.ts'
+
+export interface RelayContext {
+  readonly compiled: CompiledPolicy
+  readonly filter: CdpFilter
+  readonly logger: Logger
+  readonly principal: Principal | undefined
+  readonly rootKind: SessionKind
+  readonly path: string
+  readonly onClose: () => void
+}
+
+const MAX_TIMER = 2_147_483_647
+
+class RateLimiter {
+  private tokens: number
+  private last = Date.now()
+  constructor (private readonly perSecond: number) { this.tokens = perSecond }
+  take (): boolean {
+    const now = Date.now()
+    this.tokens = Math.min(this.perSecond, this.tokens + (now - this.last) * this.perSecond / 1000)
+    this.last = now
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+}
+
+function cdpError (id: number, sessionId: string | undefined, code: number, message: string): string {
+  return JSON.stringify(sessionId === undefined ? { id, error: { code, message } } : { id, error: { code, message }, sessionId })
+}
+
+export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext): void {
+  const { compiled: cp, filter, logger } = ctx
+  const mode = cp.mode('cdp-filter')
+  const state = new ConnectionState(ctx.rootKind)
+  const limiter = new RateLimiter(cp.policy.cdp.maxMessagesPerSecond)
+  const who = { subject: ctx.principal?.subject, tokenId: ctx.principal?.tokenId, path: ctx.path }
+  let closed = false
+
+  const closeBoth = (code: number, reason: string): void => {
+    if (closed) return
+    closed = true
+    clearTimeout(expiry); clearTimeout(idle)
+    logger.info({ event: 'cdp-close', code, reason, ...who }, 'cdp connection closed')
+    if (client.readyState === WebSocket.OPEN) client.close(code, reason)
+    else client.terminate()
+    if (browser.readyState === WebSocket.OPEN) browser.close(1000)
+    else browser.terminate()
+    ctx.onClose()
+  }
+
+  // A token that expires while connected ends the connection (RFC 6455 1008: policy violation).
+  const expiry = ctx.principal === undefined
+    ? undefined
+    : setTimeout(() => { closeBoth(1008, 'token expired') }, Math.min(MAX_TIMER, Math.max(0, ctx.principal.expiresAt * 1000 - Date.now())))
+  const idleMs = cp.policy.cdp.idleTimeoutSeconds * 1000
+  let idle = setTimeout(() => { closeBoth(1001, 'idle timeout') }, idleMs)
+
+  const refuse = (rule: string, message: string, id: number | undefined, sessionId: string | undefined, code = CDP_BLOCKED): boolean => {
+    metrics.inc('hedge_denials_total', { layer: 'cdp-filter', rule, mode })
+    if (mode === 'report-only') {
+      logger.info({ event: 'would-deny', layer: 'cdp-filter', rule, ...who }, `would deny by ${rule} (report-only)`)
+      return false
+    }
+    logger.warn({ event: 'deny', layer: 'cdp-filter', rule, id, sessionId, ...who }, `denied by ${rule}`)
+    if (client.readyState === WebSocket.OPEN) client.send(cdpError(id ?? 0, sessionId, code, `hedge: ${message} [${rule}]`))
+    return true
+  }
+
+  client.on('message', (data: RawData, isBinary: boolean) => {
+    idle.refresh()
+    if (mode === 'off') { browser.send(data as Buffer, { binary: isBinary }); return }
+    if (isBinary) {
+      if (refuse('cdp.frame:binary', 'binary frames are not accepted', undefined, undefined)) { closeBoth(1003, 'binary frames are not accepted'); return }
+      browser.send(data as Buffer, { binary: true })
+      return
+    }
+    const text = (data as Buffer).toString('utf8')
+    let cmd: CdpCommand
+    try {
+      cmd = parseCdpCommand(text)
+    } catch (err) {
+      const e = err instanceof StrictJsonError ? err : new StrictJsonError('syntax', 'unparsable')
+      if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, e.id, e.sessionId, -32600)) browser.send(text)
+      return
+    }
+    if (!limiter.take()) {
+      if (refuse('cdp.rate', 'too many messages', cmd.id, cmd.sessionId)) return
+    }
+    const d = decide(filter, state, cmd)
+    if (d.action === 'deny') {
+      if (refuse(d.rule, d.message, cmd.id, cmd.sessionId)) return
+      browser.send(serialiseCdpCommand(cmd))
+      state.track(cmd)
+      return
+    }
+    if (d.rule !== undefined) logger.info({ event: 'rewrite', layer: 'cdp-filter', rule: d.rule, method: cmd.method, ...who }, `rewritten by ${d.rule}`)
+    const out = mode === 'enforce' ? d.cmd : cmd
+    browser.send(serialiseCdpCommand(out))
+    state.track(out)
+  })
+
+  browser.on('message', (data: RawData, isBinary: boolean) => {
+    const buf = data as Buffer
+    if (mode !== 'off' && !isBinary && state.needsParse(buf)) state.observe(buf.toString('utf8'))
+    if (client.readyState === WebSocket.OPEN) client.send(buf, { binary: isBinary })
+  })
+
+  client.on('close', () => { closeBoth(1000, 'client closed') })
+  browser.on('close', () => { closeBoth(1011, 'browser connection closed') })
+  client.on('error', err => { logger.warn({ event: 'cdp-client-error', err: err.message, ...who }, 'client socket error'); closeBoth(1002, 'protocol error') })
+  browser.on('error', err => { logger.warn({ event: 'cdp-upstream-error', err: err.message, ...who }, 'browser socket error'); closeBoth(1011, 'browser connection error') })
+}
