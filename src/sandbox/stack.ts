@@ -1,0 +1,99 @@
+// The sandbox as one unit: workspace zones, the kernel server, supervised Chromium and
+// (in the documented shape) the permissive 9223 forwarder. Two shapes:
+//   documented: kernel on TCP, forwarder on, Chromium straight to the network;
+//   hedged:     kernel on a unix socket only the gateway can open, no forwarder, Chromium
+//               through the egress guard (--proxy-server, loopback not bypassed).
+import { mkdtemp, rm, chmod, chown } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { agentIdentity } from './agent-user.ts'
+import { createWorkspace, DEFAULT_WORKSPACE_ROOT, type Workspace } from './workspace.ts'
+import { startKernelServer, type KernelServer } from './kernel.ts'
+import { startChromium, type ChromiumSupervisor } from './chromium.ts'
+import { startForwarder, type Forwarder } from './forwarder.ts'
+import type { Logger } from '../logger.ts'
+
+export interface SandboxOptions {
+  host?: string // kernel server and forwarder bind address (127.0.0.1 locally; 0.0.0.0 in the container)
+  kernelPort?: number // 8888
+  chromiumPort?: number // 9222 (always loopback)
+  cdpPort?: number // 9223
+  workspace?: string // default /mnt/okcomputer as root, else a temp folder
+  headless?: boolean
+  /** Hedged shape: serve the kernel API only on this unix socket. */
+  kernelUds?: string
+  /** Hedged shape: no permissive forwarder. */
+  forwarder?: boolean
+  /** Hedged shape: Chromium's --proxy-server (the egress guard). */
+  egressProxy?: string
+  logger: Logger
+}
+
+export interface Sandbox {
+  readonly urls: { kernel: string, chromium: string, cdp: string | null, workspace: string }
+  readonly workspace: Workspace
+  readonly kernel: KernelServer
+  readonly chromium: ChromiumSupervisor
+  stop: () => Promise<void>
+}
+
+export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
+  const agent = agentIdentity()
+  const host = o.host ?? '127.0.0.1'
+  const stops: Array<() => Promise<void>> = []
+  const stopAll = async (): Promise<void> => { for (const s of stops.splice(0).reverse()) await s().catch(err => { o.logger.warn({ err }, 'stop failed') }) }
+  try {
+    let root = o.workspace
+    if (root === undefined) {
+      if (process.getuid?.() === 0) root = DEFAULT_WORKSPACE_ROOT
+      else {
+        root = await mkdtemp(join(tmpdir(), 'hedge-workspace-'))
+        const made = root
+        stops.push(() => rm(made, { recursive: true, force: true }))
+      }
+    }
+    const workspace = await createWorkspace({ root, agent, logger: o.logger })
+    stops.push(() => workspace.dispose())
+
+    let sockDir: string | undefined
+    if (o.kernelUds !== undefined && agent !== null) {
+      // The socket's directory must be writable by the agent (uvicorn creates the socket as it).
+      sockDir = o.kernelUds.slice(0, o.kernelUds.lastIndexOf('/'))
+      await chown(sockDir, agent.uid, agent.gid).catch(() => {})
+      await chmod(sockDir, 0o700).catch(() => {})
+    }
+    // Started side by side; whichever started is registered for stopping even if the other failed.
+    const [k, c] = await Promise.allSettled([
+      startKernelServer({ workspace, host, port: o.kernelPort ?? 8888, ...(o.kernelUds !== undefined ? { uds: o.kernelUds } : {}), agent, logger: o.logger }),
+      startChromium({ port: o.chromiumPort ?? 9222, headless: o.headless ?? true, agent, logger: o.logger, ...(o.egressProxy !== undefined ? { proxyServer: o.egressProxy } : {}) }),
+    ])
+    if (k.status === 'fulfilled') stops.push(() => k.value.stop())
+    if (c.status === 'fulfilled') stops.push(() => c.value.stop())
+    if (k.status === 'rejected') throw k.reason
+    if (c.status === 'rejected') throw c.reason
+    const kernel = k.value
+    const chromium = c.value
+
+    let forwarder: Forwarder | undefined
+    if (o.forwarder !== false) {
+      forwarder = await startForwarder({ host, port: o.cdpPort ?? 9223, upstream: () => chromium.url, logger: o.logger })
+      stops.push(() => (forwarder as Forwarder).close())
+    }
+    const shown = (url: string): string => url.replace('//0.0.0.0:', '//127.0.0.1:')
+    return {
+      urls: {
+        kernel: kernel.socketPath !== undefined ? `unix:${kernel.socketPath}` : shown(kernel.url),
+        chromium: chromium.url,
+        cdp: forwarder === undefined ? null : shown(forwarder.url),
+        workspace: workspace.root,
+      },
+      workspace,
+      kernel,
+      chromium,
+      stop: stopAll,
+    }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}
