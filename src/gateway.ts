@@ -11,6 +11,7 @@ import { createAdminServer, type ReadinessProbe } from './admin.ts'
 import { TicketStore } from './auth/tickets.ts'
 import { compileCdpFilter, type WorkspaceDirs } from './cdp/filter.ts'
 import { createCdpFront } from './cdp/front.ts'
+import { startEgressGuard, type EgressGuard, type Resolver } from './egress/guard.ts'
 import type { Logger } from './logger.ts'
 
 export interface GatewayConfig {
@@ -18,7 +19,11 @@ export interface GatewayConfig {
   kernelUpstream: string // http://127.0.0.1:8888 or unix:/path
   cdpUpstream?: string // http://127.0.0.1:9222
   host?: string
-  ports?: Partial<{ kernel: number, cdp: number, admin: number }>
+  ports?: Partial<{ kernel: number, cdp: number, admin: number, egress: number }>
+  /** An egress guard started earlier (hedge up starts it before Chromium); else one is started when the layer is on. */
+  egressGuard?: EgressGuard
+  /** DNS for the egress guard (tests map names to loopback with it). */
+  resolve?: Resolver
   logger: Logger
   env?: NodeJS.ProcessEnv
   /** The sandbox's workspace zones: downloads are confined to output/, file inputs to upload/ and output/. */
@@ -27,7 +32,7 @@ export interface GatewayConfig {
 
 export interface Gateway {
   readonly compiled: CompiledPolicy
-  readonly urls: { kernel: string, cdp?: string, admin: string }
+  readonly urls: { kernel: string, cdp?: string, admin: string, egress?: string }
   close: () => Promise<void>
 }
 
@@ -71,6 +76,12 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
       cdpPort = await listenNode(cdp, cfg.ports?.cdp ?? policy.listen.cdpPort, host)
     }
 
+    let egress = cfg.egressGuard
+    if (egress === undefined && compiled.mode('egress') !== 'off') {
+      egress = await startEgressGuard({ compiled, host, port: cfg.ports?.egress ?? policy.listen.egressPort, logger, ...(cfg.resolve !== undefined ? { resolve: cfg.resolve } : {}) })
+    }
+    if (egress !== undefined) { const e = egress; closers.push(() => e.close()) }
+
     const probes: ReadinessProbe[] = [{ name: 'kernel', url: cfg.kernelUpstream.startsWith('unix:') ? `${cfg.kernelUpstream}:/health` : new URL('/health', cfg.kernelUpstream).href }]
     if (cfg.cdpUpstream !== undefined) probes.push({ name: 'cdp', url: new URL('/json/version', cfg.cdpUpstream).href })
     const admin = createAdminServer(probes, logger)
@@ -81,7 +92,7 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
     logger.info({ event: 'gateway-listening', policy: policy.name, layers: policy.layers }, 'gateway listening')
     return {
       compiled,
-      urls: { kernel: `${scheme}://${h}:${kernelPort}`, ...(cdpPort !== undefined ? { cdp: `${scheme}://${h}:${cdpPort}` } : {}), admin: `http://${h}:${adminPort}` },
+      urls: { kernel: `${scheme}://${h}:${kernelPort}`, ...(cdpPort !== undefined ? { cdp: `${scheme}://${h}:${cdpPort}` } : {}), admin: `http://${h}:${adminPort}`, ...(egress !== undefined ? { egress: egress.url } : {}) },
       async close () {
         for (const c of closers.reverse()) await c().catch(() => {})
         verifier?.close()

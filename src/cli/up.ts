@@ -6,6 +6,8 @@ import { parse, str, port, helpText, type FlagSpecs } from './args.ts'
 import { loadPolicy } from '../policy/load.ts'
 import { startSandbox } from '../sandbox/stack.ts'
 import { startGateway } from '../gateway.ts'
+import { compilePolicy } from '../policy/compile.ts'
+import { startEgressGuard, type EgressGuard } from '../egress/guard.ts'
 import { mintToken } from '../auth/mint.ts'
 import { createLogger } from '../logger.ts'
 import { SCOPES, type Scope } from '../policy/schema.ts'
@@ -17,6 +19,7 @@ const FLAGS: FlagSpecs = {
   'kernel-port': { type: 'string', help: 'gateway kernel front port (0 = OS chooses)', default: '18888' },
   'cdp-port': { type: 'string', help: 'gateway CDP front port', default: '19223' },
   'admin-port': { type: 'string', help: 'gateway admin port', default: '18080' },
+  'egress-port': { type: 'string', help: 'egress guard port (hedged shape)', default: '13128' },
   'sandbox-kernel-port': { type: 'string', help: 'documented shape only: the sandbox\'s own kernel port', default: '8888' },
   'chromium-port': { type: 'string', help: 'Chromium remote-debugging port (loopback)', default: '9222' },
   'sandbox-cdp-port': { type: 'string', help: 'documented shape only: the permissive forwarder\'s port', default: '9223' },
@@ -41,7 +44,10 @@ export const command: Command = {
     const hedgedShape = policy.layers.egress !== 'off'
     const sockDir = hedgedShape ? await mkdtemp(join(tmpdir(), 'hedge-run-')) : undefined
     const ws = str(p, 'workspace')
+    // The guard first: Chromium is started pointing at it.
+    const egress: EgressGuard | undefined = hedgedShape ? await startEgressGuard({ compiled: compilePolicy(policy), port: port(p, 'egress-port') ?? 13128, logger }) : undefined
     const sandbox = await startSandbox({
+      ...(egress !== undefined ? { egressProxy: egress.url } : {}),
       kernelPort: port(p, 'sandbox-kernel-port') ?? 8888,
       chromiumPort: port(p, 'chromium-port') ?? 9222,
       cdpPort: port(p, 'sandbox-cdp-port') ?? 9223,
@@ -52,6 +58,7 @@ export const command: Command = {
     try {
       const gw = await startGateway({
         policy, logger, env,
+        ...(egress !== undefined ? { egressGuard: egress } : {}),
         kernelUpstream: sandbox.urls.kernel,
         cdpUpstream: sandbox.urls.chromium,
         workspace: { output: sandbox.workspace.output, upload: sandbox.workspace.upload },
@@ -69,6 +76,7 @@ export const command: Command = {
       await gw.close()
     } finally {
       await sandbox.stop()
+      await egress?.close()
       if (sockDir !== undefined) await rm(sockDir, { recursive: true, force: true })
     }
     return 0

@@ -27,9 +27,15 @@ export function testPolicy (base: string, patch: Record<string, unknown> = {}): 
 
 export interface TestGateway extends Gateway { readonly kernelPort: number, readonly logs: CapturedLogs, token: (scopes: Scope[], o?: { audience?: 'kernel' | 'cdp', ttlSeconds?: number }) => Promise<string> }
 
-export async function startTestGateway (t: { teardown (fn: () => unknown): void }, policy: Readonly<Policy>, upstreams: { kernel: string, cdp?: string }): Promise<TestGateway> {
+export interface TestGatewayExtras { workspace?: { output: string, upload: string }, resolve?: (host: string) => Promise<string[]> }
+
+export async function startTestGateway (t: { teardown (fn: () => unknown): void }, policy: Readonly<Policy>, upstreams: { kernel: string, cdp?: string }, extras: TestGatewayExtras = {}): Promise<TestGateway> {
   const logs = captureLogs()
-  const gw = await startGateway({ policy, kernelUpstream: upstreams.kernel, ...(upstreams.cdp !== undefined ? { cdpUpstream: upstreams.cdp } : {}), host: '127.0.0.1', ports: { kernel: 0, cdp: 0, admin: 0 }, logger: logs.logger, env: TEST_ENV })
+  const gw = await startGateway({
+    policy, kernelUpstream: upstreams.kernel, ...(upstreams.cdp !== undefined ? { cdpUpstream: upstreams.cdp } : {}),
+    host: '127.0.0.1', ports: { kernel: 0, cdp: 0, admin: 0, egress: 0 }, logger: logs.logger, env: TEST_ENV,
+    ...(extras.workspace !== undefined ? { workspace: extras.workspace } : {}), ...(extras.resolve !== undefined ? { resolve: extras.resolve } : {}),
+  })
   t.teardown(() => gw.close())
   return {
     ...gw,
