@@ -1,3 +1,4 @@
+import { join } from 'node:path'
 import { parse, str, port, helpText, type FlagSpecs } from './args.ts'
 import { loadPolicy } from '../policy/load.ts'
 import { startGateway } from '../gateway.ts'
@@ -13,6 +14,8 @@ const FLAGS: FlagSpecs = {
   'kernel-port': { type: 'string', help: 'kernel front port (policy listen.kernelPort; 0 = OS chooses)' },
   'cdp-port': { type: 'string', help: 'CDP front port (policy listen.cdpPort)' },
   'admin-port': { type: 'string', help: 'admin port: /healthz /readyz /metrics, no token (policy listen.adminPort)' },
+  'egress-port': { type: 'string', help: 'egress guard port, when the egress layer is on (policy listen.egressPort)' },
+  workspace: { type: 'string', help: 'the sandbox workspace root as Chromium sees it (downloads confined to its output/, file inputs to upload/ and output/)' },
 }
 const HELP = helpText('hedge gateway --policy hedged [--kernel-upstream URL] [--cdp-upstream URL] [ports]',
   'Run the gateway alone, in front of upstreams that are already running: the sidecar shape.\nPrints one line "ready {json}" with the listeners\' URLs when it serves; logs are JSON on stderr.', FLAGS)
@@ -24,7 +27,8 @@ export const command: Command = {
     const p = parse(argv, FLAGS)
     const policy = loadPolicy(str(p, 'policy') ?? 'hedged')
     const logger = createLogger({}, process.stderr)
-    const ports = { kernel: port(p, 'kernel-port'), cdp: port(p, 'cdp-port'), admin: port(p, 'admin-port') }
+    const ports = { kernel: port(p, 'kernel-port'), cdp: port(p, 'cdp-port'), admin: port(p, 'admin-port'), egress: port(p, 'egress-port') }
+    const ws = str(p, 'workspace')
     const gw = await startGateway({
       policy,
       kernelUpstream: str(p, 'kernel-upstream') ?? 'http://127.0.0.1:8888',
@@ -32,6 +36,7 @@ export const command: Command = {
       ...(str(p, 'host') !== undefined ? { host: str(p, 'host') as string } : {}),
       ports: Object.fromEntries(Object.entries(ports).filter(([, v]) => v !== undefined)),
       logger,
+      ...(ws !== undefined ? { workspace: { output: join(ws, 'output'), upload: join(ws, 'upload') } } : {}),
     })
     process.stdout.write(`ready ${JSON.stringify({ gateway: gw.urls, policy: policy.name })}\n`)
     await untilSignal()
