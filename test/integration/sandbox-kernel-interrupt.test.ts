@@ -1,0 +1,49 @@
+// POST /kernel/interrupt reaches a kernel that is busy executing (the execute lock does not
+// block it) and stops time.sleep(60) with KeyboardInterrupt; the kernel and its state survive.
+import t from 'tap'
+import { setTimeout as delay } from 'node:timers/promises'
+import { startTestKernel, type ExecuteResult } from '../helpers/kernel.ts'
+import { waitUntil } from '../../src/util/wait.ts'
+
+t.test('interrupt stops running code', async t => {
+  const k = await startTestKernel(t)
+  await k.execute('kept = "still here"')
+  const pid = (await k.status()).pid
+
+  const started = Date.now()
+  let result: ExecuteResult | undefined
+  const running = k.execute('import time\ntime.sleep(60)\nprint("slept")', { timeout: 120 }).then(r => { result = r })
+  await waitUntil('execution in progress', async () => (await k.status()).executing, 30_000)
+
+  // A SIGINT that lands before the cell starts is ignored by an idle ipykernel, so keep
+  // interrupting until the execution returns (each attempt waits up to a second for it).
+  let attempts = 0
+  while (result === undefined && Date.now() - started < 50_000) {
+    const r = await k.request('POST', '/kernel/interrupt')
+    t.equal(r.status, 200, 'interrupt accepted while the execution holds the lock')
+    attempts++
+    await Promise.race([running, delay(1000)])
+  }
+  await running
+  const elapsed = Date.now() - started
+  t.ok(result !== undefined && elapsed < 50_000, `returned after ${elapsed} ms and ${attempts} interrupt(s), long before 60 s`)
+  t.equal(result?.success, false)
+  t.match(result?.error, /KeyboardInterrupt/)
+  t.notMatch(result?.output ?? '', /slept/)
+
+  const st = await k.status()
+  t.equal(st.pid, pid, 'interrupt does not restart the kernel')
+  t.equal(st.executing, false)
+  t.equal((await k.execute('print(kept)')).output, 'still here\n', 'state survives')
+})
+
+t.test('an execute timeout interrupts the code and keeps the kernel', async t => {
+  const k = await startTestKernel(t)
+  const pid = (await k.status()).pid
+  const r = await k.execute('import time\ntime.sleep(60)', { timeout: 2 })
+  t.equal(r.success, false)
+  t.match(r.error, /timed out after 2/)
+  t.match(r.error, /KeyboardInterrupt/)
+  t.equal((await k.status()).pid, pid)
+  t.equal((await k.execute('print(1)')).output, '1\n')
+})
