@@ -10,8 +10,6 @@ import { applyVerdict } from './guards.ts'
 
 export interface ForwardBody {
   readonly bytes: Buffer
-  /** What reply-from is told (it must never be empty, or it would JSON-encode the bytes). */
-  readonly contentType: string
   /** The Content-Type header to send upstream; undefined = send none (as the client did). */
   readonly header: string | undefined
 }
@@ -20,7 +18,7 @@ const JSON_TYPE = /^application\/json\s*(;\s*charset\s*=\s*"?utf-8"?\s*)?$/i
 
 function raw (req: IncomingMessage, buf: Buffer): ForwardBody {
   const ct = req.headers['content-type']
-  return { bytes: buf, contentType: ct ?? 'application/octet-stream', header: ct }
+  return { bytes: buf, header: ct }
 }
 
 export function checkBody (cp: CompiledPolicy, req: IncomingMessage, buf: Buffer | undefined, route: CompiledRoute | undefined, log: Logger): ForwardBody | undefined {
@@ -42,5 +40,5 @@ export function checkBody (cp: CompiledPolicy, req: IncomingMessage, buf: Buffer
   }
   if (route?.body === true && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) return deny('HEDGE_BODY_INVALID', 'body.object', 'body must be a JSON object')
   if (mode === 'report-only') return raw(req, buf)
-  return { bytes: Buffer.from(JSON.stringify(parsed)), contentType: 'application/json', header: 'application/json' }
+  return { bytes: Buffer.from(JSON.stringify(parsed)), header: 'application/json' }
 }

@@ -4,10 +4,10 @@
 //   → body → forward (re-serialised) → rewrite response (CORS, redaction)
 // Each stage either passes or throws a HedgeError (enforce) / logs "would deny" (report-only).
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import replyFrom from '@fastify/reply-from'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { CompiledPolicy, CompiledRoute } from '../policy/compile.ts'
 import { HedgeError } from '../errors.ts'
+import { redactUrl } from '../logger.ts'
 import type { Logger } from '../logger.ts'
 import type { Verifier, Principal } from '../auth/jwt.ts'
 import { canonicalisePath } from './canonical-path.ts'
@@ -16,7 +16,8 @@ import { authenticate } from './authenticate.ts'
 import { checkBody } from './body.ts'
 import { corsPreflight, rewriteResponseHeaders } from './cors.ts'
 import { redactKernelSecrets } from './redact.ts'
-import { sendError, upstreamError } from './reply-error.ts'
+import { sendError } from './reply-error.ts'
+import { createUpstream, endToEndHeaders, endToEndResponseHeaders, forward } from './forward.ts'
 
 export interface KernelFrontOptions {
   compiled: CompiledPolicy
@@ -29,11 +30,6 @@ export interface KernelFrontOptions {
 // request line only, so they are dropped before forwarding (never trusted, never passed on).
 const METHOD_OVERRIDE = ['x-http-method-override', 'x-http-method', 'x-method-override']
 const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip']
-
-export function upstreamBase (upstream: string): string {
-  if (upstream.startsWith('unix:')) return `unix+http://${encodeURIComponent(upstream.slice(5))}/`
-  return upstream.endsWith('/') ? upstream : upstream + '/'
-}
 
 export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyInstance> {
   const { compiled: cp, logger } = o
@@ -50,15 +46,12 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
   // layer off the bytes pass unchanged (the baseline is byte-for-byte transparent).
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
-  await app.register(replyFrom, {
-    base: upstreamBase(o.upstream),
-    disableRequestLogging: true,
-    undici: { headersTimeout: cp.policy.kernel.upstreamTimeoutMs, bodyTimeout: cp.policy.kernel.upstreamTimeoutMs },
-  })
+  const upstream = createUpstream(o.upstream)
+  app.addHook('onClose', async () => { upstream.agent.destroy() })
 
   const trusted = new Set(cp.policy.hosts.trustedProxies)
 
-  async function handle (req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async function handle (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
     const raw = req.raw
     const url = raw.url ?? '/'
     // 1. canonicalise once; tricks are refused, never normalised into another route
@@ -77,7 +70,7 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
     if (originMode !== 'off') {
       if (raw.method === 'OPTIONS' && raw.headers['access-control-request-method'] !== undefined && readOrigin(raw).kind !== 'absent') {
         applyVerdict(cp, checkOrigin(cp, raw), raw, logger)
-        if (originMode === 'enforce') { corsPreflight(cp, req, reply); return }
+        if (originMode === 'enforce') { corsPreflight(cp, req, reply); return reply }
       } else {
         applyVerdict(cp, checkOrigin(cp, raw), raw, logger)
       }
@@ -103,36 +96,36 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
     }
     // 7. body: JSON only, strictly parsed, re-serialised
     const body = checkBody(cp, raw, req.body as Buffer | undefined, route, logger)
-    // 8. forward
+    // 8. forward the target byte-exact, with the headers and body the chain decided
     const redact = cp.mode('routes') === 'enforce' && route?.action === 'redact'
-    const rewriteRequestHeaders = (_r: FastifyRequest, h: IncomingHttpHeaders): IncomingHttpHeaders => {
-      if (cp.mode('auth') !== 'off') delete h.authorization // the kernel never needs our tokens
-      for (const k of METHOD_OVERRIDE) delete h[k]
-      if (cp.mode('host') !== 'off') for (const k of FORWARDED) delete h[k]
-      if (redact) delete h['accept-encoding'] // we must read the answer to redact it
-      if (body !== undefined) { // reply-from set content-type from contentType; restore what we decided
-        if (body.header === undefined) delete h['content-type']
-        else h['content-type'] = body.header
-      }
-      return h
+    const headers = endToEndHeaders(raw.headers)
+    if (cp.mode('auth') !== 'off') delete headers.authorization // the kernel never needs our tokens
+    for (const k of METHOD_OVERRIDE) delete headers[k]
+    if (cp.mode('host') !== 'off') for (const k of FORWARDED) delete headers[k]
+    if (redact) delete headers['accept-encoding'] // we must read the answer to redact it
+    if (body !== undefined) {
+      if (body.header === undefined) delete headers['content-type']
+      else headers['content-type'] = body.header
     }
-    const hasBody = body !== undefined && raw.method !== 'GET' && raw.method !== 'HEAD'
-    await reply.from(url, {
-      ...(hasBody ? { body: body.bytes, contentType: body.contentType } : {}),
-      retryDelay: () => null, // never replay a request to the kernel (an execute is not idempotent)
-      rewriteRequestHeaders,
-      rewriteHeaders: (h: Record<string, unknown>) => rewriteResponseHeaders(cp, raw, h),
-      onError: (r: FastifyReply, { error }: { error: Error }) => { upstreamError(r, error, raw, logger) },
-      ...(redact ? { onResponse: (_q: FastifyRequest, r: FastifyReply, res: { stream: NodeJS.ReadableStream, headers?: Record<string, unknown> }) => { void redactKernelSecrets(r, res.stream, logger) } } : {}),
-    } as never)
-    return reply
+    let res
+    try {
+      res = await forward(upstream, { method: raw.method ?? 'GET', target: url, headers, body: body?.bytes, timeoutMs: cp.policy.kernel.upstreamTimeoutMs })
+    } catch (err) {
+      logger.warn({ event: 'upstream-error', code: (err as HedgeError).code, cause: ((err as Error).cause as { code?: string } | undefined)?.code, url: redactUrl(url) }, 'upstream failed')
+      throw err
+    }
+    // 9. rewrite the response: our CORS instead of the sandbox's; redaction
+    void reply.code(res.statusCode ?? 502).headers(rewriteResponseHeaders(cp, raw, endToEndResponseHeaders(res.headers)) as Record<string, string | string[]>)
+    if (redact) { await redactKernelSecrets(reply, res, logger); return reply }
+    return reply.send(res)
   }
 
-  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     try {
-      await handle(req, reply)
+      return (await handle(req, reply)) ?? reply
     } catch (err) {
       sendError(reply, err, req.raw, logger)
+      return reply
     }
   }
   app.route({ method: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url: '*', handler })

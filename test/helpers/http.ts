@@ -38,19 +38,23 @@ export function rawRequest (port: number, o: RawOptions): Promise<RawResponse> {
   })
 }
 
-/** Send bytes exactly as given (for request targets node's client refuses to send); returns the status line's code. */
-export function rawSocket (port: number, text: string, timeoutMs = 10_000): Promise<{ status: number, text: string }> {
+/**
+ * Send bytes exactly as given (for request targets node's client refuses to send) and
+ * read the whole response: the request must carry `Connection: close`; we read to EOF.
+ */
+export function rawSocket (port: number, text: string, timeoutMs = 20_000): Promise<{ status: number, text: string }> {
+  if (!/\r\nConnection: close\r\n/i.test(text)) throw new Error('rawSocket: send "Connection: close" so the response ends at EOF')
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1')
     let data = ''
     s.setTimeout(timeoutMs, () => { s.destroy(); reject(new Error('timeout')) })
-    s.on('data', c => {
-      data += c.toString('latin1')
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(data)
-      if (m !== null && data.includes('\r\n\r\n')) { s.destroy(); resolve({ status: Number(m[1]), text: data }) }
-    })
+    s.on('data', c => { data += c.toString('latin1') })
     s.on('error', reject)
-    s.on('close', () => { const m = /^HTTP\/1\.1 (\d{3})/.exec(data); if (m !== null) resolve({ status: Number(m[1]), text: data }); else reject(new Error('closed without a response')) })
+    s.on('close', () => {
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(data)
+      if (m !== null) resolve({ status: Number(m[1]), text: data })
+      else reject(new Error('closed without a response'))
+    })
     s.write(text)
   })
 }
