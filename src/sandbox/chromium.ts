@@ -1,0 +1,205 @@
+// The baseline sandbox's browser, as documented: Chromium with remote debugging on
+// 127.0.0.1:9222, `--no-sandbox`, running as the agent, restarted whenever it dies and
+// always showing at least one tab. Permissive on purpose: whoever reaches the port
+// drives the browser. The gateway, not this file, is where that gets fixed.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { EventEmitter, once } from 'node:events'
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { asAgent, type AgentIdentity } from './agent-user.ts'
+import { keepOneTab, type TabKeeper } from './chromium-tab-keeper.ts'
+import { killTree, pidsWithArg, signalGroup } from './process-group.ts'
+import { silentLogger, type Logger } from '../logger.ts'
+import { httpOk, waitUntil } from '../util/wait.ts'
+
+export const CHROMIUM_PATH = '/usr/bin/chromium'
+
+export interface ChromiumOptions {
+  /** 9222 by default; 0 lets the OS pick on first start, and restarts reuse that port. */
+  port?: number
+  headless?: boolean
+  /** Who Chromium runs as (agentIdentity()); null runs it as the current user. */
+  agent: AgentIdentity | null
+  /** e.g. http://127.0.0.1:13128 (the gateway's egress guard). */
+  proxyServer?: string
+  /** Defaults to `<-loopback>` when proxyServer is set, so loopback goes through the proxy too. */
+  proxyBypassList?: string
+  extraArgs?: readonly string[]
+  logger?: Logger
+  executable?: string
+  /** How long one start may take before it counts as failed (default 30 s). */
+  readyTimeoutMs?: number
+  /** false: a running Chromium does not by itself keep the Node process alive (tests); a pending restart still does. Default true. */
+  keepAlive?: boolean
+}
+
+/** Backoff between restarts: 250 ms doubling to 8 s, reset after 30 s of stable running. */
+const BACKOFF_MIN_MS = 250
+const BACKOFF_MAX_MS = 8000
+const STABLE_MS = 30_000
+
+export function chromiumArgs (o: { port: number, headless: boolean, userDataDir: string, proxyServer?: string, proxyBypassList?: string, extraArgs?: readonly string[] }): string[] {
+  const args = [
+    '--no-sandbox',
+    `--remote-debugging-port=${o.port}`,
+    '--remote-debugging-address=127.0.0.1',
+    `--user-data-dir=${o.userDataDir}`,
+    '--disable-blink-features=AutomationControlled',
+    '--disable-gpu', '--no-first-run', '--no-default-browser-check',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
+    '--disable-crash-reporter', '--disable-breakpad',
+  ]
+  if (o.headless) args.push('--headless')
+  if (o.proxyServer !== undefined) {
+    args.push(`--proxy-server=${o.proxyServer}`, `--proxy-bypass-list=${o.proxyBypassList ?? '<-loopback>'}`)
+  }
+  return [...args, ...(o.extraArgs ?? []), 'about:blank']
+}
+
+/**
+ * The browser dies with its supervisor (PR_SET_PDEATHSIG via setpriv), so a crashed or
+ * SIGKILLed launcher cannot leave an orphan holding the port. Set by the setpriv that
+ * changes the uid, because a credential change clears the parent-death signal.
+ */
+function diesWithParent (cmd: { command: string, args: string[] }): { command: string, args: string[] } {
+  if (cmd.command === 'setpriv') return { command: 'setpriv', args: ['--pdeathsig=SIGKILL', ...cmd.args] }
+  return { command: 'setpriv', args: ['--pdeathsig=SIGKILL', '--', cmd.command, ...cmd.args] }
+}
+
+export class ChromiumSupervisor extends EventEmitter {
+  port: number
+  restarts = 0
+  private child: ChildProcess | undefined
+  private tabs: TabKeeper | undefined
+  private stopping = false
+  private failures = 0
+  private restartTimer: NodeJS.Timeout | undefined
+  private readonly log: Logger
+  /** The supervisor's private temp tree (profile, HOME, TMPDIR); removed by stop(). */
+  readonly root: string
+  private readonly dirs: { profile: string, home: string, tmp: string }
+
+  constructor (private readonly opts: ChromiumOptions) {
+    super()
+    this.port = opts.port ?? 9222
+    this.log = (opts.logger ?? silentLogger).child({ component: 'chromium' })
+    // One private tree per supervisor, owned by the agent: profile, HOME (crashpad's
+    // database lives there) and TMPDIR (Chromium's singleton socket dir).
+    this.root = mkdtempSync(join(tmpdir(), 'hedge-chromium-'))
+    this.dirs = { profile: join(this.root, 'profile'), home: join(this.root, 'home'), tmp: join(this.root, 'tmp') }
+    for (const d of Object.values(this.dirs)) mkdirSync(d, { mode: 0o700 })
+    if (opts.agent !== null) for (const d of [this.root, ...Object.values(this.dirs)]) chownSync(d, opts.agent.uid, opts.agent.gid)
+    process.on('exit', this.onProcessExit)
+  }
+
+  get url (): string { return `http://127.0.0.1:${this.port}` }
+  get userDataDir (): string { return this.dirs.profile }
+  pid (): number | undefined { return this.child?.pid }
+  /** Resolves with the restart count once Chromium is back and answering after its next restart. */
+  nextRestart (): Promise<number> {
+    const hold = setInterval(() => {}, 60_000) // whoever awaits a restart keeps the process alive (keepAlive: false)
+    return once(this, 'restart').then(([n]) => n as number).finally(() => { clearInterval(hold) })
+  }
+
+  /** Launch and wait until /json/version answers. */
+  async start (): Promise<void> {
+    if (this.stopping) throw new Error('chromium supervisor stopped')
+    rmSync(join(this.dirs.profile, 'DevToolsActivePort'), { force: true })
+    for (const f of ['SingletonLock', 'SingletonSocket', 'SingletonCookie']) rmSync(join(this.dirs.profile, f), { force: true })
+    const args = chromiumArgs({ ...this.opts, port: this.port, headless: this.opts.headless ?? true, userDataDir: this.dirs.profile })
+    const cmd = diesWithParent(asAgent(this.opts.agent, this.opts.executable ?? CHROMIUM_PATH, args))
+    // A minimal environment: the agent's browser inherits none of the launcher's secrets.
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dirs.home, TMPDIR: this.dirs.tmp, LANG: 'C.UTF-8' }
+    if (this.opts.headless === false && process.env.DISPLAY !== undefined) env.DISPLAY = process.env.DISPLAY
+    const child = spawn(cmd.command, cmd.args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], env })
+    this.child = child
+    if (this.opts.keepAlive === false) { child.unref(); (child.stderr as unknown as { unref?: () => void }).unref?.() }
+    const startedAt = Date.now()
+    createInterface({ input: child.stderr! }).on('line', line => { this.log.debug({ stderr: line }) })
+    const exited = once(child, 'exit')
+    child.once('exit', (code, signal) => { void this.onExit(child, code, signal, startedAt) })
+
+    const gone = (): boolean => child.exitCode !== null || child.signalCode !== null
+    const ready = async (): Promise<void> => {
+      const timeout = this.opts.readyTimeoutMs ?? 30_000
+      if (this.port === 0) {
+        await waitUntil('DevToolsActivePort', async () => {
+          if (gone()) return true // the race below has already failed the start
+          const first = readFileSync(join(this.dirs.profile, 'DevToolsActivePort'), 'utf8').split('\n')[0]
+          const port = Number(first)
+          if (!Number.isInteger(port) || port <= 0) return false
+          this.port = port
+          return true
+        }, timeout)
+      }
+      await waitUntil(`chromium on ${this.url}`, async () => gone() || await httpOk(`${this.url}/json/version`), timeout)
+    }
+    await Promise.race([ready(), exited.then(([code, signal]) => {
+      throw new Error(`chromium exited during start (code ${String(code)}, signal ${String(signal)})`)
+    })])
+    if (this.child !== child || this.stopping) return
+    this.tabs = await keepOneTab(this.url, this.log, { keepAlive: this.opts.keepAlive ?? true })
+    this.log.info({ event: 'chromium.ready', pid: child.pid, port: this.port, restarts: this.restarts }, 'chromium ready')
+  }
+
+  private async onExit (child: ChildProcess, code: number | null, signal: NodeJS.Signals | null, startedAt: number): Promise<void> {
+    if (this.child !== child) return
+    this.tabs?.close(); this.tabs = undefined
+    this.emit('exit', { code, signal })
+    if (this.stopping) return
+    // the browser is gone: finish off its zygotes and helpers before starting anew
+    signalGroup(child.pid!, 'SIGKILL')
+    if (Date.now() - startedAt > STABLE_MS) this.failures = 0
+    const wait = Math.min(BACKOFF_MIN_MS * 2 ** this.failures, BACKOFF_MAX_MS)
+    this.failures++
+    this.log.warn({ event: 'chromium.exit', code, signal, restartInMs: wait }, 'chromium exited; restarting')
+    this.restartTimer = setTimeout(() => { void this.restart(child) }, wait)
+  }
+
+  private async restart (previous: ChildProcess): Promise<void> {
+    if (this.stopping) return
+    try {
+      await killTree(previous.pid!, this.root, 0)
+      await this.start()
+      if (this.stopping) return
+      this.restarts++
+      this.emit('restart', this.restarts)
+    } catch (err) {
+      this.log.error({ err }, 'chromium restart failed')
+      // a failed start whose process is still alive: kill it, its exit schedules the next try
+      if (this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null) signalGroup(this.child.pid!, 'SIGKILL')
+    }
+  }
+
+  /** Stop for good: no process left behind (group and crashpad strays), temp dirs removed. */
+  async stop (): Promise<void> {
+    this.stopping = true
+    clearTimeout(this.restartTimer)
+    process.off('exit', this.onProcessExit)
+    this.tabs?.close(); this.tabs = undefined
+    const child = this.child
+    try {
+      if (child?.pid !== undefined) await killTree(child.pid, this.root)
+    } finally {
+      rmSync(this.root, { recursive: true, force: true })
+    }
+    this.log.info({ event: 'chromium.stopped' }, 'chromium stopped')
+  }
+
+  /** Last resort when the launcher exits without stop(): nothing async runs here. */
+  private readonly onProcessExit = (): void => {
+    const pid = this.child?.pid
+    if (pid !== undefined) signalGroup(pid, 'SIGKILL')
+    for (const stray of pidsWithArg(this.root)) { try { process.kill(stray, 'SIGKILL') } catch { /* gone */ } }
+    try { rmSync(this.root, { recursive: true, force: true }) } catch { /* best effort */ }
+  }
+}
+
+/** Start a supervised Chromium and wait until it answers; on failure nothing is left running. */
+export async function startChromium (opts: ChromiumOptions): Promise<ChromiumSupervisor> {
+  const sup = new ChromiumSupervisor(opts)
+  try { await sup.start() } catch (err) { await sup.stop(); throw err }
+  return sup
+}
