@@ -11,6 +11,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   token: async () => (await import('./token.ts')).command,
   keys: async () => (await import('./keys.ts')).command,
   policy: async () => (await import('./policy.ts')).command,
+  compare: async () => (await import('./compare.ts')).command,
+  bench: async () => (await import('./bench.ts')).command,
 }
 
 const SUMMARIES: Record<string, string> = {
@@ -20,6 +22,8 @@ const SUMMARIES: Record<string, string> = {
   token: 'mint a development token from the configured key',
   keys: 'make an asymmetric key pair and its JWKS',
   policy: 'check a policy file, or print the documentation of every knob',
+  compare: 'the A/B comparison: attacks, workflows and overhead against each deployment, with reports',
+  bench: 'measure the gateway\'s overhead against direct connections (ratios, same run)',
 }
 
 export function usage (): string {

@@ -12,8 +12,12 @@ export interface Upstream { readonly agent: Agent, readonly host?: string, reado
 const HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']
 
 export function createUpstream (upstream: string): Upstream {
-  const agent = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32 })
-  if (upstream.startsWith('unix:')) return { agent, socketPath: upstream.slice(5) }
+  // Keep-alive only over unix sockets. Over TCP, the documented kernel server (uvicorn
+  // 0.17.6) writes headers and body separately, and on a reused connection Nagle's
+  // algorithm meets the client's delayed ACK: ~45 ms per request, against ~3 ms on a fresh
+  // loopback connection (measured here). The sandbox is the reference and stays as it is.
+  if (upstream.startsWith('unix:')) return { agent: new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32 }), socketPath: upstream.slice(5) }
+  const agent = new Agent({ keepAlive: false, maxSockets: 256 })
   const u = new URL(upstream)
   if (u.protocol !== 'http:') throw new Error(`kernel upstream must be http://HOST:PORT or unix:/path, got ${upstream}`)
   return { agent, host: u.hostname, port: Number(u.port === '' ? 80 : u.port) }

@@ -1,4 +1,12 @@
 // The attack catalogue: every attack the comparison runs, in report order.
 import type { Attack } from '../types.ts'
+import { KERNEL_ATTACKS } from './kernel.ts'
+import { WEB_ATTACKS } from './web.ts'
+import { JWT_ATTACKS } from './jwt.ts'
+import { PIVOT_ATTACKS } from './pivot.ts'
+import { closeVictimBrowser } from './victim-browser.ts'
 
-export const ATTACKS: readonly Attack[] = []
+export const ATTACKS: readonly Attack[] = [...KERNEL_ATTACKS, ...WEB_ATTACKS, ...JWT_ATTACKS, ...PIVOT_ATTACKS]
+
+/** Shared resources attacks start lazily (the victim browser), stopped by the runner at the end. */
+export const attackCleanups: Array<() => Promise<void>> = [closeVictimBrowser]
