@@ -3,7 +3,7 @@
 //   canonicalise → host → origin / preflight → route lookup → authenticate → authorise
 //   → body → forward (re-serialised) → rewrite response (CORS, redaction)
 // Each stage either passes or throws a HedgeError (enforce) / logs "would deny" (report-only).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { CompiledPolicy, CompiledRoute } from '../policy/compile.ts'
 import { HedgeError } from '../errors.ts'
@@ -36,7 +36,7 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
   const bodyOn = cp.mode('body') !== 'off'
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }), // our audit lines are the request log
     bodyLimit: bodyOn ? cp.policy.kernel.maxBodyBytes : 64 * 1024 * 1024,
     return503OnClosing: true,
     // Malformed URLs the router cannot even parse are answered in our shape, not fastify's.
