@@ -63,6 +63,10 @@ const HARD_DENY: Readonly<Record<string, string>> = {
   'Target.exposeDevToolsProtocol': 'hands page JavaScript a CDP channel that bypasses the gateway',
   'Target.sendMessageToTarget': 'non-flat sessions would tunnel commands past the filter',
   'Target.setRemoteLocations': 'makes the browser connect to other hosts for discovery',
+  // Measured on Chromium 156 headless: returns a devtools:// frontend target whose
+  // InspectorFrontendHost.sendMessageToBackend talks CDP to the inspected tab through the
+  // embedder, a channel that never crosses the gateway (same threat as exposeDevToolsProtocol).
+  'Target.openDevTools': 'opens a DevTools frontend whose own CDP channel bypasses the gateway',
 }
 
 export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Decision {
@@ -71,6 +75,9 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
   if (cmd.sessionId !== undefined) {
     const k = st.sessions.get(cmd.sessionId)
     if (k === undefined) return deny('cdp.session-unknown', 'unknown sessionId')
+    // A page connection can attach to the browser target by id (Target.attachToTarget with the
+    // id /json/version publishes): Chromium allows it, so the escalation is refused on use.
+    if (k === 'browser' && st.rootKind !== 'browser') return deny('cdp.builtin:browser-escalation', 'a page connection cannot use a browser session')
     kind = k
   }
   const method = effectiveMethod(cmd.method)
@@ -136,6 +143,15 @@ function params (f: CdpFilter, st: ConnectionState, cmd: CdpCommand, method: str
       if (!Array.isArray(files) || !files.every(x => insideDirs(x, f.fileDirs))) return deny('cdp.files:outside-workspace', 'files must be inside the workspace upload/ or output/')
       return { action: 'forward', cmd }
     }
+    case 'Input.dispatchDragEvent': {
+      // DragData.files: Chromium grants the page read access to every path dropped (measured:
+      // page JS read /etc/hostname), so this is a file upload like DOM.setFileInputFiles.
+      const data = p.data
+      const files = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).files : undefined
+      if (files === undefined || (Array.isArray(files) && files.length === 0)) return { action: 'forward', cmd }
+      if (!Array.isArray(files) || !files.every(x => insideDirs(x, f.fileDirs))) return deny('cdp.files:outside-workspace', 'dragged files must be inside the workspace upload/ or output/')
+      return { action: 'forward', cmd }
+    }
     case 'Target.createBrowserContext':
       if (p.proxyServer !== undefined || p.proxyBypassList !== undefined) return deny('cdp.params:context-proxy', 'per-context proxies would route around the egress guard')
       return { action: 'forward', cmd }
@@ -145,6 +161,11 @@ function params (f: CdpFilter, st: ConnectionState, cmd: CdpCommand, method: str
         return deny('cdp.initScripts:isolated-only', 'only isolated-world init scripts are allowed (main-world scripts run in every future document)')
       }
       return { action: 'forward', cmd }
+    case 'Page.addScriptToEvaluateOnLoad':
+      // Deprecated but still dispatched (Chromium 156): a main-world script for every new
+      // document, with no worldName parameter. Same rule as a main-world addScriptToEvaluateOnNewDocument.
+      if (f.initScripts === 'allow') return { action: 'forward', cmd }
+      return deny(`cdp.initScripts:${f.initScripts}`, 'addScriptToEvaluateOnLoad injects a main-world script into every new document')
     case 'IO.read':
     case 'IO.close':
       if (typeof p.handle !== 'string' || !st.handles.has(p.handle)) return deny('cdp.io:foreign-handle', 'stream handle was not issued on this connection')

@@ -96,21 +96,35 @@ export function createCdpFront (o: CdpFrontOptions): Server {
       const key = principal?.subject ?? `addr:${req.socket.remoteAddress ?? ''}`
       const count = perPrincipal.get(key) ?? 0
       if (count >= cp.policy.cdp.maxConnectionsPerPrincipal) throw new HedgeError('HEDGE_TOO_MANY_CONNECTIONS', undefined, 'cdp.maxConnectionsPerPrincipal')
+      // The slot is taken before Chromium is dialled: concurrent attempts each see the others.
+      perPrincipal.set(key, count + 1)
+      let released = false
+      const release = (): void => {
+        if (released) return
+        released = true
+        const n = (perPrincipal.get(key) ?? 1) - 1
+        if (n <= 0) perPrincipal.delete(key); else perPrincipal.set(key, n)
+      }
       // Chromium first: the client only ever gets 101 once there is something to talk to.
       const browser = new WebSocket(new URL(path, o.upstream.replace(/^http/, 'ws')).href, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024, handshakeTimeout: 10_000 })
       await new Promise<void>((resolve, reject) => {
         browser.once('open', resolve)
         browser.once('error', () => { reject(new HedgeError('HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'cdp.upstream')) })
         browser.once('unexpected-response', (_r, res) => { res.resume(); reject(new HedgeError(res.statusCode === 404 ? 'HEDGE_ROUTE_UNKNOWN' : 'HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'cdp.upstream')) })
-      })
-      perPrincipal.set(key, count + 1)
+      }).catch((err: unknown) => { release(); throw err })
+      let adopted = false
       wss.handleUpgrade(req, socket, head, client => {
+        adopted = true
         logger.info({ event: 'cdp-open', path, subject: principal?.subject, tokenId: principal?.tokenId }, 'cdp connection opened')
         relay(client, browser, {
           compiled: cp, filter: o.filter, logger, principal, rootKind: m[1] === 'browser' ? 'browser' : 'page', path,
-          onClose: () => { const n = (perPrincipal.get(key) ?? 1) - 1; if (n <= 0) perPrincipal.delete(key); else perPrincipal.set(key, n) },
+          onClose: release,
         })
       })
+      // ws answers a malformed handshake (bad Sec-WebSocket-Key or version) itself, and drops a
+      // client that left while Chromium was being dialled, without calling back: give back the
+      // slot and close the DevTools session opened for it (else both leak, one per attempt).
+      if (!adopted) { browser.terminate(); release() }
     })().catch((err: unknown) => { rejectSocket(socket, err, logger, req) })
   })
 

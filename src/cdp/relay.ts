@@ -25,6 +25,29 @@ export interface RelayContext {
 }
 
 const MAX_TIMER = 2_147_483_647
+// Chromium's own nesting limit for a CDP message (crdtp's stack limit; measured on 156: a
+// depth of 301 is accepted, 302 refused). Playwright's serialised callFunctionOn arguments
+// go well past the parser's default of 32, so anything lower breaks locators.
+const CDP_MAX_DEPTH = 300
+const SESSION_ID = /^[A-Za-z0-9]{1,64}$/
+
+/**
+ * Where to address the error for a frame refused after it parsed as plain JSON (duplicate
+ * key, __proto__, lone surrogate, number range): its own id and sessionId (JSON.parse
+ * semantics), because a client waits forever for an answer to the id it sent and routes
+ * answers by sessionId. Only the reply's address — never used for a decision.
+ */
+function addressOf (err: StrictJsonError, text: string): { id: number | undefined, sessionId: string | undefined } {
+  if (err.id !== undefined || !['duplicate-key', 'proto-key', 'lone-surrogate', 'number-range'].includes(err.reason)) return { id: err.id, sessionId: err.sessionId }
+  let v: unknown
+  try { v = JSON.parse(text) } catch { return { id: undefined, sessionId: undefined } }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: undefined, sessionId: undefined }
+  const { id, sessionId } = v as { id?: unknown, sessionId?: unknown }
+  return {
+    id: typeof id === 'number' && Number.isInteger(id) && id >= -2147483648 && id <= 2147483647 ? id : undefined,
+    sessionId: typeof sessionId === 'string' && SESSION_ID.test(sessionId) ? sessionId : undefined,
+  }
+}
 
 class RateLimiter {
   private tokens: number
@@ -71,13 +94,13 @@ export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext)
   const idleMs = cp.policy.cdp.idleTimeoutSeconds * 1000
   let idle = setTimeout(() => { closeBoth(1001, 'idle timeout') }, idleMs)
 
-  const refuse = (rule: string, message: string, id: number | undefined, sessionId: string | undefined, code = CDP_BLOCKED): boolean => {
+  const refuse = (rule: string, message: string, id: number | undefined, sessionId: string | undefined, code = CDP_BLOCKED, method?: string): boolean => {
     metrics.inc('hedge_denials_total', { layer: 'cdp-filter', rule, mode })
     if (mode === 'report-only') {
-      logger.info({ event: 'would-deny', layer: 'cdp-filter', rule, ...who }, `would deny by ${rule} (report-only)`)
+      logger.info({ event: 'would-deny', layer: 'cdp-filter', rule, method, ...who }, `would deny by ${rule} (report-only)`)
       return false
     }
-    logger.warn({ event: 'deny', layer: 'cdp-filter', rule, id, sessionId, ...who }, `denied by ${rule}`)
+    logger.warn({ event: 'deny', layer: 'cdp-filter', rule, method, id, sessionId, ...who }, `denied by ${rule}`)
     if (client.readyState === WebSocket.OPEN) client.send(cdpError(id ?? 0, sessionId, code, `hedge: ${message} [${rule}]`))
     return true
   }
@@ -93,18 +116,19 @@ export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext)
     const text = (data as Buffer).toString('utf8')
     let cmd: CdpCommand
     try {
-      cmd = parseCdpCommand(text)
+      cmd = parseCdpCommand(text, { maxDepth: CDP_MAX_DEPTH })
     } catch (err) {
       const e = err instanceof StrictJsonError ? err : new StrictJsonError('syntax', 'unparsable')
-      if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, e.id, e.sessionId, -32600)) browser.send(text)
+      const to = addressOf(e, text)
+      if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, to.id, to.sessionId, -32600)) browser.send(text)
       return
     }
     if (!limiter.take()) {
-      if (refuse('cdp.rate', 'too many messages', cmd.id, cmd.sessionId)) return
+      if (refuse('cdp.rate', 'too many messages', cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
     }
     const d = decide(filter, state, cmd)
     if (d.action === 'deny') {
-      if (refuse(d.rule, d.message, cmd.id, cmd.sessionId)) return
+      if (refuse(d.rule, d.message, cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
       browser.send(serialiseCdpCommand(cmd))
       state.track(cmd)
       return
