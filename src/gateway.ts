@@ -72,8 +72,8 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
         compiled, filter, upstream: cfg.cdpUpstream, verifier, tickets, logger,
         ...(tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}),
       })
-      closers.push(() => new Promise(resolve => { cdp.close(() => { resolve() }); cdp.closeAllConnections() }))
-      cdpPort = await listenNode(cdp, cfg.ports?.cdp ?? policy.listen.cdpPort, host)
+      closers.push(() => cdp.close())
+      cdpPort = await listenNode(cdp.server, cfg.ports?.cdp ?? policy.listen.cdpPort, host)
     }
 
     let egress = cfg.egressGuard

@@ -58,6 +58,11 @@ export function insideDirs (p: unknown, dirs: readonly string[]): boolean {
 
 const deny = (rule: string, message: string): Decision => ({ action: 'deny', rule, message })
 
+/** Source that runs nothing: only whitespace and comments (e.g. '' or '//# sourceURL=pptr:internal'). */
+export function isInertSource (source: unknown): boolean {
+  return typeof source === 'string' && source.length <= 4096 && /^(?:\s|\/\/[^\n\r\u2028\u2029]*|\/\*(?:[^*]|\*(?!\/))*\*\/)*$/.test(source)
+}
+
 /** Commands that would open a CDP channel (or reach other hosts) that never crosses the gateway. */
 const HARD_DENY: Readonly<Record<string, string>> = {
   'Target.exposeDevToolsProtocol': 'hands page JavaScript a CDP channel that bypasses the gateway',
@@ -157,8 +162,11 @@ function params (f: CdpFilter, st: ConnectionState, cmd: CdpCommand, method: str
       return { action: 'forward', cmd }
     case 'Page.addScriptToEvaluateOnNewDocument':
       if (f.initScripts === 'deny') return deny('cdp.initScripts:deny', 'scripts injected into every new document are refused')
-      if (f.initScripts === 'isolated-only' && (typeof p.worldName !== 'string' || p.worldName === '')) {
-        return deny('cdp.initScripts:isolated-only', 'only isolated-world init scripts are allowed (main-world scripts run in every future document)')
+      // isolated-only: only scripts that merely create an isolated world (what Playwright and
+      // Puppeteer send: an empty source or a sourceURL comment). An isolated-world script with
+      // code could append a <script> element and so reach the main world of every document.
+      if (f.initScripts === 'isolated-only' && (typeof p.worldName !== 'string' || p.worldName === '' || !isInertSource(p.source))) {
+        return deny('cdp.initScripts:isolated-only', 'only init scripts that create an isolated world with no code are allowed (code would run in every future document)')
       }
       return { action: 'forward', cmd }
     case 'Page.addScriptToEvaluateOnLoad':

@@ -66,7 +66,9 @@ function rejectSocket (socket: Duplex, err: unknown, log: Logger, req: IncomingM
   socket.destroy()
 }
 
-export function createCdpFront (o: CdpFrontOptions): Server {
+export interface CdpFront { readonly server: Server, close: () => Promise<void> }
+
+export function createCdpFront (o: CdpFrontOptions): CdpFront {
   const { compiled: cp, logger } = o
   const ctx: CdpFrontContext = { ...o, trusted: new Set(cp.policy.hosts.trustedProxies), wsScheme: o.tls === undefined ? 'ws' : 'wss' }
   const filterOn = cp.mode('cdp-filter') !== 'off'
@@ -128,6 +130,15 @@ export function createCdpFront (o: CdpFrontOptions): Server {
     })().catch((err: unknown) => { rejectSocket(socket, err, logger, req) })
   })
 
-  server.on('close', () => { for (const c of wss.clients) c.terminate(); wss.close() })
-  return server
+  return {
+    server,
+    // Relayed sockets count as the server's connections, so they must end first or
+    // server.close() would wait for clients that never leave.
+    close: () => new Promise<void>(resolve => {
+      for (const c of wss.clients) c.terminate()
+      wss.close()
+      server.close(() => { resolve() })
+      server.closeAllConnections()
+    }),
+  }
 }

@@ -70,7 +70,7 @@ function cdpError (id: number, sessionId: string | undefined, code: number, mess
 export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext): void {
   const { compiled: cp, filter, logger } = ctx
   const mode = cp.mode('cdp-filter')
-  const state = new ConnectionState(ctx.rootKind)
+  const state = new ConnectionState(ctx.rootKind, cp.policy.cdp.redactCookies)
   const limiter = new RateLimiter(cp.policy.cdp.maxMessagesPerSecond)
   const who = { subject: ctx.principal?.subject, tokenId: ctx.principal?.tokenId, path: ctx.path }
   let closed = false
@@ -141,8 +141,16 @@ export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext)
 
   browser.on('message', (data: RawData, isBinary: boolean) => {
     const buf = data as Buffer
-    if (mode !== 'off' && !isBinary && state.needsParse(buf)) state.observe(buf.toString('utf8'))
-    if (client.readyState === WebSocket.OPEN) client.send(buf, { binary: isBinary })
+    let out: Buffer | string = buf
+    if (mode !== 'off' && !isBinary && state.needsParse(buf)) {
+      const rewritten = state.observe(buf.toString('utf8'), mode === 'enforce')
+      if (rewritten !== undefined) {
+        metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
+        if (mode === 'enforce') out = rewritten
+        else logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
+      }
+    }
+    if (client.readyState === WebSocket.OPEN) client.send(out, { binary: isBinary })
   })
 
   client.on('close', () => { closeBoth(1000, 'client closed') })

@@ -1,4 +1,6 @@
 // Legitimate agent and orchestrator workflows, in report order.
 import type { Workflow } from '../types.ts'
+import { KERNEL_WORKFLOWS } from './kernel.ts'
+import { BROWSER_WORKFLOWS } from './browser.ts'
 
-export const WORKFLOWS: readonly Workflow[] = []
+export const WORKFLOWS: readonly Workflow[] = [...KERNEL_WORKFLOWS, ...BROWSER_WORKFLOWS]
