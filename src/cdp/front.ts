@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
 import { readFileSync } from 'node:fs'
-import { WebSocket, WebSocketServer } from 'ws'
+import { WebSocketServer } from 'ws'
+import { connectUpstream } from './upstream-socket.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Verifier, Principal } from '../auth/jwt.ts'
 import type { TicketStore } from '../auth/tickets.ts'
@@ -108,12 +109,10 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
         if (n <= 0) perPrincipal.delete(key); else perPrincipal.set(key, n)
       }
       // Chromium first: the client only ever gets 101 once there is something to talk to.
-      const browser = new WebSocket(new URL(path, o.upstream.replace(/^http/, 'ws')).href, { perMessageDeflate: false, maxPayload: 1024 * 1024 * 1024, handshakeTimeout: 10_000 })
-      await new Promise<void>((resolve, reject) => {
-        browser.once('open', resolve)
-        browser.once('error', () => { reject(new HedgeError('HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'cdp.upstream')) })
-        browser.once('unexpected-response', (_r, res) => { res.resume(); reject(new HedgeError(res.statusCode === 404 ? 'HEDGE_ROUTE_UNKNOWN' : 'HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'cdp.upstream')) })
-      }).catch((err: unknown) => { release(); throw err })
+      const browser = await connectUpstream(new URL(path, o.upstream.replace(/^http/, 'ws')).href, 10_000).catch((err: { statusCode?: number }) => {
+        release()
+        throw new HedgeError(err.statusCode === 404 ? 'HEDGE_ROUTE_UNKNOWN' : 'HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'cdp.upstream')
+      })
       let adopted = false
       wss.handleUpgrade(req, socket, head, client => {
         adopted = true

@@ -5,6 +5,8 @@
 //   browser→client: passed on as received (one Buffer, no copy) unless its first bytes
 //     show the session tracker needs it.
 import { WebSocket, type RawData } from 'ws'
+import type { Socket } from 'node:net'
+import type { UpstreamSocket } from './upstream-socket.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Principal } from '../auth/jwt.ts'
 import { parseCdpCommand, serialiseCdpCommand, StrictJsonError, type CdpCommand } from './strict-json.ts'
@@ -67,7 +69,7 @@ function cdpError (id: number, sessionId: string | undefined, code: number, mess
   return JSON.stringify(sessionId === undefined ? { id, error: { code, message } } : { id, error: { code, message }, sessionId })
 }
 
-export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext): void {
+export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayContext): void {
   const { compiled: cp, filter, logger } = ctx
   const mode = cp.mode('cdp-filter')
   const state = new ConnectionState(ctx.rootKind, cp.policy.cdp.redactCookies)
@@ -106,6 +108,14 @@ export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext)
   }
 
   client.on('message', (data: RawData, isBinary: boolean) => {
+    // Fail closed: an unexpected exception ends this connection, never the gateway process.
+    try { onClientMessage(data, isBinary) } catch (err) {
+      logger.error({ event: 'cdp-relay-error', err: (err as Error).message, ...who }, 'relay error; closing the connection')
+      closeBoth(1011, 'internal error')
+    }
+  })
+
+  function onClientMessage (data: RawData, isBinary: boolean): void {
     idle.refresh()
     if (mode === 'off') { browser.send(data as Buffer, { binary: isBinary }); return }
     if (isBinary) {
@@ -137,10 +147,13 @@ export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext)
     const out = mode === 'enforce' ? d.cmd : cmd
     browser.send(serialiseCdpCommand(out))
     state.track(out)
-  })
+  }
 
-  browser.on('message', (data: RawData, isBinary: boolean) => {
-    const buf = data as Buffer
+  // Frames Chromium sends unfragmented and untouched go to the client's socket byte for byte:
+  // both legs are server→client frames (unmasked, no extension), so there is nothing to redo.
+  // ws writes our own refusals to the same socket synchronously, so the order is kept.
+  const clientSocket = (client as unknown as { _socket?: Socket })._socket
+  browser.on('message', (buf: Buffer, isBinary: boolean, frame: Buffer | undefined) => {
     let out: Buffer | string = buf
     if (mode !== 'off' && !isBinary && state.needsParse(buf)) {
       const rewritten = state.observe(buf.toString('utf8'), mode === 'enforce')
@@ -150,11 +163,13 @@ export function relay (client: WebSocket, browser: WebSocket, ctx: RelayContext)
         else logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
       }
     }
-    if (client.readyState === WebSocket.OPEN) client.send(out, { binary: isBinary })
+    if (client.readyState !== WebSocket.OPEN) return
+    if (out === buf && frame !== undefined && clientSocket !== undefined) clientSocket.write(frame)
+    else client.send(out, { binary: isBinary })
   })
 
   client.on('close', () => { closeBoth(1000, 'client closed') })
   browser.on('close', () => { closeBoth(1011, 'browser connection closed') })
   client.on('error', err => { logger.warn({ event: 'cdp-client-error', err: err.message, ...who }, 'client socket error'); closeBoth(1002, 'protocol error') })
-  browser.on('error', err => { logger.warn({ event: 'cdp-upstream-error', err: err.message, ...who }, 'browser socket error'); closeBoth(1011, 'browser connection error') })
+  browser.on('error', (err: Error) => { logger.warn({ event: 'cdp-upstream-error', err: err.message, ...who }, 'browser socket error'); closeBoth(1011, 'browser connection error') })
 }

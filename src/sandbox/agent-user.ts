@@ -33,3 +33,13 @@ export function asAgent (who: AgentIdentity | null, command: string, args: reado
       '--bounding-set=-all', '--no-new-privs', '--', command, ...args],
   }
 }
+
+/**
+ * The process dies with its launcher (PR_SET_PDEATHSIG via setpriv), so a crashed or
+ * SIGKILLed launcher cannot leave an orphan holding a port. Set by the setpriv that
+ * changes the uid, because a credential change clears the parent-death signal.
+ */
+export function diesWithParent (signal: 'SIGKILL' | 'SIGTERM', cmd: { command: string, args: string[] }): { command: string, args: string[] } {
+  if (cmd.command === 'setpriv') return { command: 'setpriv', args: [`--pdeathsig=${signal}`, ...cmd.args] }
+  return { command: 'setpriv', args: [`--pdeathsig=${signal}`, '--', cmd.command, ...cmd.args] }
+}

@@ -8,7 +8,7 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { asAgent, type AgentIdentity } from './agent-user.ts'
+import { asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { keepOneTab, type TabKeeper } from './chromium-tab-keeper.ts'
 import { killTree, pidsWithArg, signalGroup } from './process-group.ts'
 import { silentLogger, type Logger } from '../logger.ts'
@@ -58,16 +58,6 @@ export function chromiumArgs (o: { port: number, headless: boolean, userDataDir:
   return [...args, ...(o.extraArgs ?? []), 'about:blank']
 }
 
-/**
- * The browser dies with its supervisor (PR_SET_PDEATHSIG via setpriv), so a crashed or
- * SIGKILLed launcher cannot leave an orphan holding the port. Set by the setpriv that
- * changes the uid, because a credential change clears the parent-death signal.
- */
-function diesWithParent (cmd: { command: string, args: string[] }): { command: string, args: string[] } {
-  if (cmd.command === 'setpriv') return { command: 'setpriv', args: ['--pdeathsig=SIGKILL', ...cmd.args] }
-  return { command: 'setpriv', args: ['--pdeathsig=SIGKILL', '--', cmd.command, ...cmd.args] }
-}
-
 export class ChromiumSupervisor extends EventEmitter {
   port: number
   restarts = 0
@@ -109,7 +99,7 @@ export class ChromiumSupervisor extends EventEmitter {
     rmSync(join(this.dirs.profile, 'DevToolsActivePort'), { force: true })
     for (const f of ['SingletonLock', 'SingletonSocket', 'SingletonCookie']) rmSync(join(this.dirs.profile, f), { force: true })
     const args = chromiumArgs({ ...this.opts, port: this.port, headless: this.opts.headless ?? true, userDataDir: this.dirs.profile })
-    const cmd = diesWithParent(asAgent(this.opts.agent, this.opts.executable ?? CHROMIUM_PATH, args))
+    const cmd = diesWithParent('SIGKILL', asAgent(this.opts.agent, this.opts.executable ?? CHROMIUM_PATH, args))
     // A minimal environment: the agent's browser inherits none of the launcher's secrets.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dirs.home, TMPDIR: this.dirs.tmp, LANG: 'C.UTF-8' }
     if (this.opts.headless === false && process.env.DISPLAY !== undefined) env.DISPLAY = process.env.DISPLAY

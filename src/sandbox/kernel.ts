@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { agentIdentity, asAgent, type AgentIdentity } from './agent-user.ts'
+import { agentIdentity, asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { silentLogger, type Logger } from '../logger.ts'
 import { httpOk, waitUntil } from '../util/wait.ts'
 
@@ -95,7 +95,8 @@ export async function startKernelServer (opts: KernelServerOptions): Promise<Ker
   await chmod(homeDir, 0o700)
   if (agent !== null) await chown(homeDir, agent.uid, agent.gid)
   const listen = opts.uds !== undefined ? ['--uds', opts.uds] : ['--host', opts.host ?? '127.0.0.1', '--port', String(opts.port ?? 0)]
-  const { command, args } = asAgent(agent, PYTHON, [KERNEL_SERVER_SCRIPT, '--workspace', root, ...listen])
+  // SIGTERM, not SIGKILL: the server's handler then shuts its kernel down (the kernel runs in a session of its own).
+  const { command, args } = diesWithParent('SIGTERM', asAgent(agent, PYTHON, [KERNEL_SERVER_SCRIPT, '--workspace', root, ...listen]))
   const env = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     LANG: 'C.UTF-8', HOME: homeDir, JUPYTER_RUNTIME_DIR: join(homeDir, 'runtime'),
