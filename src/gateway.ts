@@ -53,13 +53,15 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
   const { policy, logger } = cfg
   const compiled = compilePolicy(policy)
   const host = cfg.host ?? policy.listen.host
+  if ((policy.listen.tlsCert === undefined) !== (policy.listen.tlsKey === undefined)) throw new Error('listen.tlsCert and listen.tlsKey go together')
   const tls = policy.listen.tlsCert !== undefined
   const scheme = tls ? 'https' : 'http'
   const verifier: Verifier | null = compiled.mode('auth') === 'off' ? null : await createVerifier(policy.auth, { env: cfg.env ?? process.env })
 
   const closers: Array<() => Promise<void>> = []
   try {
-    const kernel: FastifyInstance = await buildKernelFront({ compiled, upstream: cfg.kernelUpstream, verifier, logger })
+    const tlsFiles = tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}
+    const kernel: FastifyInstance = await buildKernelFront({ compiled, upstream: cfg.kernelUpstream, verifier, logger, ...tlsFiles })
     closers.push(async () => { await kernel.close() })
     const kernelAddr = await kernel.listen({ port: cfg.ports?.kernel ?? policy.listen.kernelPort, host })
     const kernelPort = new URL(kernelAddr).port
@@ -70,7 +72,7 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
       const filter = compileCdpFilter(policy.cdp, cfg.workspace)
       const cdp = createCdpFront({
         compiled, filter, upstream: cfg.cdpUpstream, verifier, tickets, logger,
-        ...(tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}),
+        ...tlsFiles,
       })
       closers.push(() => cdp.close())
       cdpPort = await listenNode(cdp.server, cfg.ports?.cdp ?? policy.listen.cdpPort, host)

@@ -4,7 +4,7 @@
 //   → body → forward (re-serialised) → rewrite response (CORS, redaction)
 // Each stage either passes or throws a HedgeError (enforce) / logs "would deny" (report-only).
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { IncomingHttpHeaders } from 'node:http'
+import { readFileSync } from 'node:fs'
 import type { CompiledPolicy, CompiledRoute } from '../policy/compile.ts'
 import { HedgeError } from '../errors.ts'
 import { redactUrl } from '../logger.ts'
@@ -24,6 +24,8 @@ export interface KernelFrontOptions {
   upstream: string // http://127.0.0.1:8888 or unix:/path/to/socket
   verifier: Verifier | null
   logger: Logger
+  /** PEM files: serve HTTPS (policy listen.tlsCert / listen.tlsKey). */
+  tls?: { cert: string, key: string }
 }
 
 // Headers some frameworks read as "the real method"; the route decision is made on the
@@ -35,6 +37,7 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
   const { compiled: cp, logger } = o
   const bodyOn = cp.mode('body') !== 'off'
   const app = Fastify({
+    ...(o.tls !== undefined ? { https: { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) } } : {}),
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }), // our audit lines are the request log
     bodyLimit: bodyOn ? cp.policy.kernel.maxBodyBytes : 64 * 1024 * 1024,

@@ -116,8 +116,8 @@ const Listen = Type.Object({
   cdpPort: Type.Integer({ minimum: 0, maximum: 65535, default: 19223 }),
   adminPort: Type.Integer({ minimum: 0, maximum: 65535, default: 18080, ...d('Health, readiness and metrics; needs no token.') }),
   egressPort: Type.Integer({ minimum: 0, maximum: 65535, default: 13128 }),
-  tlsCert: Type.Optional(Type.String({ minLength: 1, ...d('PEM certificate: serve HTTPS/WSS on the kernel and CDP listeners.') })),
-  tlsKey: Type.Optional(Type.String({ minLength: 1 })),
+  tlsCert: Type.Optional(Type.String({ minLength: 1, ...d('PEM certificate: serve HTTPS/WSS on the kernel and CDP listeners (certs/make-dev-cert.sh makes a development one).') })),
+  tlsKey: Type.Optional(Type.String({ minLength: 1, ...d('PEM private key for `tlsCert` (both or neither).') })),
 }, { additionalProperties: false, default: {} })
 
 export const PolicySchema = Type.Object({
