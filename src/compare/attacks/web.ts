@@ -69,6 +69,20 @@ export const WEB_ATTACKS: Attack[] = [
     },
   },
   {
+    id: 'csrf-kernel-execute-no-content-type',
+    category: 'cross-origin',
+    description: 'The attacker\'s page POSTs /kernel/execute with a Blob body and no Content-Type: a "simple" request, so no preflight and no CORS check — and FastAPI 0.92 parses a body without Content-Type as JSON and runs it.',
+    stoppedBy: ['origin', 'auth', 'body'], // body: JSON-only means application/json, and that forces a preflight
+    attacker: 'web-page',
+    async run (ctx) {
+      const canary = ctx.oracle.canary('output')
+      const body = JSON.stringify(JSON.stringify({ code: canaryCode(canary) }))
+      const run = await victimOpens(ctx, `return await hedgeFetch(${JSON.stringify(`${ctx.d.endpoints.kernel}/kernel/execute`)}, { method: 'POST', mode: 'no-cors', body: new Blob([${body}]) })`)
+      const harm = await ctx.oracle.exists(canary)
+      return { harm, evidence: `page: ${short(run.value)}; network: ${netSummary(ctx, run)}; oracle: canary ${harm ? 'written' : 'absent'}` }
+    },
+  },
+  {
     id: 'dns-rebinding-key-read',
     category: 'dns-rebinding',
     description: 'DNS rebinding, modelled at the HTTP level: once the attacker\'s name re-resolves to the sandbox, the victim\'s browser sends a same-origin GET /kernel/connection with Host: <attacker name>:<port> and no Origin; the page reads the answer.',
