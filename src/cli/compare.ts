@@ -1,11 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parse, str, helpText, UsageError, type FlagSpecs } from './args.ts'
 import { loadPolicy } from '../policy/load.ts'
 import { LAYERS, type LayerName } from '../policy/schema.ts'
 import { createLogger } from '../logger.ts'
 import { runComparison, type Suite } from '../compare/runner.ts'
-import { withFixtures, onlyLayer, type DeploymentSpec } from '../compare/deployments.ts'
+import { withFixtures, onlyLayer, attachDeployment, type DeploymentSpec, type ReadyLine } from '../compare/deployments.ts'
 import { ATTACKS, attackCleanups } from '../compare/attacks/index.ts'
 import { WORKFLOWS } from '../compare/workflows/index.ts'
 import { renderMarkdown } from '../compare/report/markdown.ts'
@@ -16,7 +16,9 @@ import { parseDuration } from './duration.ts'
 import type { Command } from './main.ts'
 
 const FLAGS: FlagSpecs = {
-  deployments: { type: 'string', help: 'comma-separated policy names or files, each run as one deployment', default: 'baseline,hedged' },
+  deployments: { type: 'string', help: 'comma-separated policy names or files, each run as one deployment ("" with --attach: none)', default: 'baseline,hedged' },
+  attach: { type: 'string', multiple: true, help: 'measure an already-running stack: a file holding the "ready {json}" line hedge up printed (repeatable; same machine: oracles use its sandbox)' },
+  'fixture-ports': { type: 'string', help: 'SITE,EVIL fixed ports for the stand-in web sites (an attached gateway\'s policy must allow them)', default: '0,0 (chosen by the OS)' },
   layers: { type: 'string', help: `ablation: add one deployment per layer with only that layer on (${LAYERS.join(', ')}, or "all")` },
   'ablation-base': { type: 'string', help: 'policy the single-layer deployments are cut from', default: 'hedged' },
   hardened: { type: 'string', help: 'deployments that must stop every attack (default: those whose layers all enforce)' },
@@ -37,7 +39,24 @@ export const command: Command = {
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)
-    const names = (str(p, 'deployments') ?? 'baseline,hedged').split(',').map(s => s.trim()).filter(Boolean)
+    const hardenedArg = str(p, 'hardened')
+    const hardened = (name: string, allEnforce: boolean): boolean => hardenedArg === undefined ? allEnforce : hardenedArg.split(',').includes(name)
+    const attachFiles = (p.values.attach as string[] | undefined) ?? []
+    const depArg = p.values.deployments
+    const names = (typeof depArg === 'string' ? depArg : attachFiles.length > 0 ? '' : 'baseline,hedged').split(',').map(s => s.trim()).filter(Boolean)
+    const attached = await Promise.all(attachFiles.map(async (f, i) => {
+      const text = await readFile(f, 'utf8').catch(() => { throw new UsageError(`--attach: cannot read ${f}`) })
+      const line = text.split('\n').find(l => l.startsWith('ready ')) ?? text
+      let ready: ReadyLine
+      try { ready = JSON.parse(line.replace(/^ready /, '')) as ReadyLine } catch { throw new UsageError(`--attach: ${f} holds no "ready {json}" line`) }
+      if (typeof ready?.sandbox?.kernel !== 'string' || typeof ready.sandbox.chromium !== 'string' || typeof ready.sandbox.workspace !== 'string') throw new UsageError(`--attach: ${f}: not a hedge up ready line`)
+      const pol = loadPolicy(ready.policyFile ?? ready.policy ?? 'baseline')
+      const name = `attached-${i + 1}-${pol.name}`
+      const isHardened = hardened(name, LAYERS.every(l => pol.layers[l] === 'enforce'))
+      return { name, policy: pol, hardened: isHardened, attached: await attachDeployment(name, ready, pol, isHardened) }
+    }))
+    const fp = (str(p, 'fixture-ports') ?? '0,0').split(',').map(s => Number(s.trim()))
+    if (fp.length !== 2 || fp.some(n => !Number.isInteger(n) || n < 0 || n > 65535)) throw new UsageError('--fixture-ports: SITE,EVIL port numbers (0 = chosen by the OS)')
     const policies = names.map(n => loadPolicy(n))
     const layerArg = str(p, 'layers')
     const layers: LayerName[] = layerArg === undefined ? [] : layerArg === 'all' ? [...LAYERS] : layerArg.split(',').map(s => s.trim()) as LayerName[]
@@ -45,8 +64,6 @@ export const command: Command = {
     const base = loadPolicy(str(p, 'ablation-base') ?? 'hedged')
     const suites = new Set((str(p, 'suites') ?? 'attacks,workflows,overhead').split(',').map(s => s.trim()))
     for (const s of suites) if (!['attacks', 'workflows', 'overhead'].includes(s)) throw new UsageError(`--suites: unknown suite "${s}"`)
-    const hardenedArg = str(p, 'hardened')
-    const hardened = (name: string, allEnforce: boolean): boolean => hardenedArg === undefined ? allEnforce : hardenedArg.split(',').includes(name)
     let durationMs: number
     try { durationMs = parseDuration(str(p, 'duration') ?? '2s') } catch (err) { throw new UsageError(`--duration: ${(err as Error).message}`) }
     const concurrency = (str(p, 'concurrency') ?? '1,16').split(',').map(s => Number(s.trim()))
@@ -60,8 +77,9 @@ export const command: Command = {
       deployments: fx => {
         const specs: DeploymentSpec[] = policies.map(pol => ({ name: pol.name, policy: withFixtures(pol, fx), hardened: hardened(pol.name, LAYERS.every(l => pol.layers[l] === 'enforce')) }))
         for (const l of layers) { const s = onlyLayer(base, l); specs.push({ ...s, policy: withFixtures(s.policy, fx), hardened: hardened(s.name, false) }) }
-        return specs
+        return [...specs, ...attached]
       },
+      fixturePorts: { site: fp[0] as number, evil: fp[1] as number },
       attacks: pick(ATTACKS),
       workflows: pick(WORKFLOWS),
       suites: suites as Set<Suite>,

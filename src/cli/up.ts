@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, str, port, helpText, type FlagSpecs } from './args.ts'
-import { loadPolicy } from '../policy/load.ts'
+import { loadPolicy, resolvePolicyPath } from '../policy/load.ts'
 import { startSandbox } from '../sandbox/stack.ts'
 import { startGateway } from '../gateway.ts'
 import { compilePolicy } from '../policy/compile.ts'
@@ -37,7 +37,8 @@ export const command: Command = {
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)
-    const policy = loadPolicy(str(p, 'policy') ?? 'hedged')
+    const policyArg = str(p, 'policy') ?? 'hedged'
+    const policy = loadPolicy(policyArg)
     const logger = createLogger({}, process.stderr)
     const env = { ...process.env }
     if ((env.HEDGE_JWT_SECRET ?? '') === '' && policy.auth.secretFile === undefined) env.HEDGE_JWT_SECRET = randomBytes(32).toString('base64url')
@@ -71,7 +72,7 @@ export const command: Command = {
             kernel: await mintToken(policy.auth, { audience: 'kernel', scopes: all('kernel:'), ttlSeconds: 12 * 3600, env }),
             cdp: await mintToken(policy.auth, { audience: 'cdp', scopes: all('cdp:'), ttlSeconds: 12 * 3600, env }),
           }
-      process.stdout.write(`ready ${JSON.stringify({ sandbox: sandbox.urls, gateway: gw.urls, policy: policy.name, token })}\n`)
+      process.stdout.write(`ready ${JSON.stringify({ sandbox: sandbox.urls, gateway: gw.urls, policy: policy.name, policyFile: resolvePolicyPath(policyArg), token })}\n`)
       await untilSignal()
       await gw.close()
     } finally {

@@ -17,7 +17,48 @@ import { LAYERS, type LayerMode, type LayerName, type Policy } from '../policy/s
 import type { Logger } from '../logger.ts'
 import type { Deployment, Fixtures } from './types.ts'
 
-export interface DeploymentSpec { readonly name: string, readonly policy: Readonly<Policy>, readonly hardened: boolean }
+export interface DeploymentSpec {
+  readonly name: string
+  readonly policy: Readonly<Policy>
+  readonly hardened: boolean
+  /** An already-running stack to measure instead of starting one (hedge compare --attach). */
+  readonly attached?: Deployment
+}
+
+/** What `hedge up` prints after "ready ". */
+export interface ReadyLine {
+  sandbox: { kernel: string, chromium: string, cdp: string | null, workspace: string }
+  gateway?: { kernel: string, cdp: string, admin: string, egress?: string }
+  policy?: string
+  policyFile?: string
+  token: { kernel: string, cdp: string } | null
+}
+
+/**
+ * A stack someone else started (`hedge up`), described by its ready line: attacks use its
+ * endpoints, oracles its sandbox internals (so the harness must run on the same machine, as
+ * root or as the agent), and the tokens it printed stand for every credential a legitimate
+ * orchestrator holds. Nothing is started or stopped.
+ */
+export async function attachDeployment (name: string, ready: ReadyLine, policy: Readonly<Policy>, hardened: boolean): Promise<Deployment> {
+  const outside = await mkdtemp(join(tmpdir(), 'hedge-compare-outside-'))
+  await chmod(outside, 0o1777)
+  const layers = Object.fromEntries(LAYERS.map(l => [l, policy.layers[l] ?? 'off'])) as Record<LayerName, LayerMode>
+  const ws = ready.sandbox.workspace
+  return {
+    name, hardened, policy, layers,
+    endpoints: ready.gateway !== undefined ? { kernel: ready.gateway.kernel, cdp: ready.gateway.cdp } : { kernel: ready.sandbox.kernel, cdp: ready.sandbox.cdp ?? ready.sandbox.chromium },
+    internals: {
+      kernel: ready.sandbox.kernel,
+      kernelTcp: ready.sandbox.kernel.startsWith('unix:') ? null : ready.sandbox.kernel,
+      chromium: ready.sandbox.chromium,
+      workspace: { root: ws, upload: join(ws, 'upload'), output: join(ws, 'output'), store: join(ws, '.store') },
+      outside,
+    },
+    token: async audience => (layers.auth === 'off' || ready.token === null ? null : ready.token[audience]),
+    stop: async () => { await rm(outside, { recursive: true, force: true }) }, // the stack itself is not ours to stop
+  }
+}
 
 /** Open the fixture sites (and nothing else) to the browser in this policy. */
 export function withFixtures (policy: Readonly<Policy>, fx: Fixtures, extraHosts: readonly string[] = []): Readonly<Policy> {

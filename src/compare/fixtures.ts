@@ -8,7 +8,7 @@ import type { Fixtures } from './types.ts'
 export const SITE_PAGE = '<!doctype html><title>fixture</title><body><h1 id=h>hello</h1><input id=i><button id=b onclick="document.getElementById(\'h\').textContent=\'clicked:\'+document.getElementById(\'i\').value">go</button><a id=dl href="/download" download>download</a></body>'
 const DOWNLOAD_BODY = 'hedge-download-bytes'
 
-async function pageServer (pages: Map<string, string>, withDownload: boolean): Promise<{ server: Server, url: string }> {
+async function pageServer (pages: Map<string, string>, withDownload: boolean, port = 0): Promise<{ server: Server, url: string }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (withDownload && path === '/download') {
@@ -21,15 +21,16 @@ async function pageServer (pages: Map<string, string>, withDownload: boolean): P
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
     res.end(page)
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', resolve) })
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
 }
 
-export async function startFixtures (): Promise<Fixtures & { close: () => Promise<void> }> {
+/** Ports 0 = chosen by the OS; fixed ports let an already-running gateway's policy allow them. */
+export async function startFixtures (ports: { site?: number, evil?: number } = {}): Promise<Fixtures & { close: () => Promise<void> }> {
   const sitePages = new Map<string, string>()
   const evilPages = new Map<string, string>()
-  const site = await pageServer(sitePages, true)
-  const evil = await pageServer(evilPages, false)
+  const site = await pageServer(sitePages, true, ports.site)
+  const evil = await pageServer(evilPages, false, ports.evil)
   const register = (pages: Map<string, string>, base: string, html: string): string => {
     const path = `/p/${randomBytes(6).toString('hex')}`
     pages.set(path, html)

@@ -48,7 +48,7 @@ export function createOracle (d: Deployment): Oracle {
       const file = `canary-${randomBytes(6).toString('hex')}`
       if (where === 'output') return join(d.internals.workspace.output, file)
       if (where === 'workspace') return join(d.internals.workspace.root, file)
-      return join(d.internals.workspace.root, '..', 'outside', file) // outside the workspace, writable by the agent
+      return join(d.internals.outside ?? join(d.internals.workspace.root, '..', 'outside'), file) // outside the workspace, writable by the agent
     },
     exists: async path => await access(path).then(() => true, () => false),
     async browserId () {

@@ -14,6 +14,8 @@ export type Suite = 'attacks' | 'workflows' | 'overhead'
 export interface CompareOptions {
   /** Deployment specs, built once the fixtures exist (their policies open the fixture sites). */
   deployments: (fx: Fixtures) => DeploymentSpec[]
+  /** Fixed fixture ports (0 = chosen by the OS), for attached deployments whose policy must allow them. */
+  fixturePorts?: { site?: number, evil?: number }
   attacks: readonly Attack[]
   workflows: readonly Workflow[]
   suites: ReadonlySet<Suite>
@@ -34,7 +36,7 @@ async function bounded<T> (what: string, ms: number, p: Promise<T>): Promise<T> 
 }
 
 export async function runComparison (o: CompareOptions): Promise<Report> {
-  const fx = await startFixtures()
+  const fx = await startFixtures(o.fixturePorts)
   const specs = o.deployments(fx)
   const report: Report = {
     schema: 'hedge-compare/1',
@@ -51,7 +53,7 @@ export async function runComparison (o: CompareOptions): Promise<Report> {
   try {
     for (const spec of specs) {
       o.progress(`▶ ${spec.name}: starting`)
-      const d = await startDeployment(spec, fx, o.logger)
+      const d = spec.attached ?? await startDeployment(spec, fx, o.logger)
       try {
         report.deployments.push(deploymentInfo(d))
         const oracle = createOracle(d)

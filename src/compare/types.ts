@@ -19,6 +19,8 @@ export interface Internals {
   /** Chromium's own DevTools endpoint on loopback: oracles only. */
   readonly chromium: string
   readonly workspace: { readonly root: string, readonly upload: string, readonly output: string, readonly store: string }
+  /** A folder outside the workspace the agent could write to (where escapes would land); default <root>/../outside. */
+  readonly outside?: string
 }
 
 export interface Deployment {

@@ -314,6 +314,14 @@ t.test('URL parameters: navigation, new targets, request overrides, resource loa
     ['Fetch.continueRequest redirected to the kernel', cmd('Fetch.continueRequest', { requestId: 'interception-job-1.0', url: 'http://127.0.0.1:8888/kernel/connection' }, PAGE_SID), 'url.address:loopback'],
     ['Fetch.continueRequest redirected to a file', cmd('Fetch.continueRequest', { requestId: 'i', url: 'file:///etc/shadow' }, PAGE_SID), 'url.scheme:file'],
     ['near miss: override to the fixture', cmd('Fetch.continueRequest', { requestId: 'i', url: `${FIXTURE}/other` }, PAGE_SID), 'forward'],
+  ])
+  // hedged denies Network.loadNetworkResource outright (its answer carries headers); a policy
+  // that allows it still holds its URL to the URL rules
+  table(t, hedged, st, [
+    ['hedged: loadNetworkResource denied by name', cmd('Network.loadNetworkResource', { frameId: 'F', url: `${FIXTURE}/x.js`, options: {} }, PAGE_SID), 'cdp.methods.deny:Network.loadNetworkResource'],
+  ])
+  const allowsLoad = filterFor({ urls: { allowHosts: ['127.0.0.1:41234'] }, methods: { deny: ['Browser.close'] } })
+  table(t, allowsLoad, st, [
     ['Network.loadNetworkResource of the kernel', cmd('Network.loadNetworkResource', { frameId: 'F', url: 'http://127.0.0.1:8888/kernel/connection', options: { disableCache: true, includeCredentials: false } }, PAGE_SID), 'url.address:loopback'],
     ['Network.loadNetworkResource of a file', cmd('Network.loadNetworkResource', { frameId: 'F', url: 'file:///etc/passwd', options: {} }, PAGE_SID), 'url.scheme:file'],
     ['near miss: loadNetworkResource of the fixture', cmd('Network.loadNetworkResource', { frameId: 'F', url: `${FIXTURE}/x.js`, options: {} }, PAGE_SID), 'forward'],
