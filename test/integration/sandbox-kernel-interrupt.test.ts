@@ -34,7 +34,9 @@ t.test('interrupt stops running code', async t => {
   const st = await k.status()
   t.equal(st.pid, pid, 'interrupt does not restart the kernel')
   t.equal(st.executing, false)
-  t.equal((await k.execute('print(kept)')).output, 'still here\n', 'state survives')
+  // after an interrupt IPython may add "History logging moved to new session" to the next
+  // cell's output (its history database noticed the aborted cell): look for our line
+  t.match((await k.execute('print(kept)')).output, /^still here$/m, 'state survives')
 })
 
 t.test('an execute timeout interrupts the code and keeps the kernel', async t => {
@@ -45,5 +47,5 @@ t.test('an execute timeout interrupts the code and keeps the kernel', async t =>
   t.match(r.error, /timed out after 2/)
   t.match(r.error, /KeyboardInterrupt/)
   t.equal((await k.status()).pid, pid)
-  t.equal((await k.execute('print(1)')).output, '1\n')
+  t.match((await k.execute('print(1)')).output, /^1$/m, 'the kernel still runs code (IPython may add a history notice)')
 })

@@ -51,6 +51,6 @@ t.test('routes', async t => {
     const r = await k.request('POST', '/kernel/interrupt')
     t.equal(r.status, 200)
     t.match(r.body, { success: true, executing: false })
-    t.equal((await k.execute('print(1)')).output, '1\n')
+    t.match((await k.execute('print(1)')).output, /^1$/m, 'the kernel still runs code (IPython may add a history notice after an interrupt)')
   })
 })
