@@ -1,28 +1,11 @@
 // The admin listener: liveness, readiness and metrics, with no token (probes and
 // Prometheus scrape it), and nothing else: it never proxies.
-import { createServer, request, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
+import { getOk } from './util/wait.ts'
 import type { Logger } from './logger.ts'
 import { metrics } from './metrics.ts'
 
 export interface ReadinessProbe { readonly name: string, readonly url: string }
-
-/** GET a URL (http://… or unix:/path:/http-path) with a short timeout; true on 2xx. */
-export function probe (target: string, timeoutMs = 2000): Promise<boolean> {
-  return new Promise(resolve => {
-    const done = (res: import('node:http').IncomingMessage): void => { res.resume(); resolve((res.statusCode ?? 500) < 300) }
-    let req
-    if (target.startsWith('unix:')) {
-      const rest = target.slice(5)
-      const i = rest.indexOf(':/')
-      req = request({ socketPath: i === -1 ? rest : rest.slice(0, i), path: i === -1 ? '/' : rest.slice(i + 1), timeout: timeoutMs }, done)
-    } else {
-      req = request(target, { timeout: timeoutMs }, done)
-    }
-    req.on('timeout', () => { req.destroy(); resolve(false) })
-    req.on('error', () => { resolve(false) })
-    req.end()
-  })
-}
 
 export function createAdminServer (probes: readonly ReadinessProbe[], log: Logger): Server {
   return createServer((req, res) => {
@@ -34,7 +17,7 @@ export function createAdminServer (probes: readonly ReadinessProbe[], log: Logge
     if (req.url === '/healthz') { send(200, { status: 'ok' }); return }
     if (req.url === '/metrics') { send(200, metrics.render(), 'text/plain; version=0.0.4'); return }
     if (req.url === '/readyz') {
-      void Promise.all(probes.map(async p => [p.name, await probe(p.url)] as const)).then(results => {
+      void Promise.all(probes.map(async p => [p.name, await getOk(p.url)] as const)).then(results => {
         const ready = results.every(([, ok]) => ok)
         if (!ready) log.warn({ event: 'not-ready', results: Object.fromEntries(results) }, 'not ready')
         send(ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', upstreams: Object.fromEntries(results) })

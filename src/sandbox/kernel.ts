@@ -3,14 +3,13 @@
 // then sweeps up the kernel, which jupyter_client starts in a session of its own.
 import { spawn } from 'node:child_process'
 import { chmod, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { agentIdentity, asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { silentLogger, type Logger } from '../logger.ts'
-import { httpOk, waitUntil } from '../util/wait.ts'
+import { getOk, waitUntil } from '../util/wait.ts'
 
 export const PYTHON = '/usr/bin/python3'
 export const KERNEL_SERVER_SCRIPT = fileURLToPath(new URL('../../sandbox/kernel_server.py', import.meta.url))
@@ -41,16 +40,7 @@ export interface KernelServer {
 
 /** GET over TCP or a unix socket; true on 2xx. */
 export function healthOk (url: string, socketPath?: string): Promise<boolean> {
-  if (socketPath === undefined) return httpOk(url)
-  return new Promise(resolve => {
-    const req = request({ socketPath, path: new URL(url).pathname, timeout: 2000 }, res => {
-      res.resume()
-      res.on('end', () => resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300))
-    })
-    req.on('error', () => resolve(false))
-    req.on('timeout', () => { req.destroy(); resolve(false) })
-    req.end()
-  })
+  return getOk(socketPath === undefined ? url : `unix:${socketPath}:${new URL(url).pathname}`)
 }
 
 /** Pids whose process group is one of `groups`, or whose environment names `serverPid` as JPY_PARENT_PID. */
