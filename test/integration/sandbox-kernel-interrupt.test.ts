@@ -1,6 +1,8 @@
 // POST /kernel/interrupt reaches a kernel that is busy executing (the execute lock does not
 // block it) and stops time.sleep(60) with KeyboardInterrupt; the kernel and its state survive.
 import t from 'tap'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { startTestKernel, type ExecuteResult } from '../helpers/kernel.ts'
 import { waitUntil } from '../../src/util/wait.ts'
@@ -12,11 +14,14 @@ t.test('interrupt stops running code', async t => {
 
   const started = Date.now()
   let result: ExecuteResult | undefined
-  const running = k.execute('import time\ntime.sleep(60)\nprint("slept")', { timeout: 120 }).then(r => { result = r })
-  await waitUntil('execution in progress', async () => (await k.status()).executing, 30_000)
+  // The cell says when it is really running: "executing" is set as soon as the request is
+  // sent, and a SIGINT that lands while ipykernel is still dispatching aborts the cell before
+  // the sleep (no KeyboardInterrupt). Interrupt only once the sleep is under way.
+  const marker = join(k.workspace.output, 'sleeping')
+  const running = k.execute(`import time\nopen(${JSON.stringify(marker)}, 'w').close()\ntime.sleep(60)\nprint("slept")`, { timeout: 120 }).then(r => { result = r })
+  await waitUntil('the sleep to be under way', async () => existsSync(marker) || result !== undefined, 30_000)
 
-  // A SIGINT that lands before the cell starts is ignored by an idle ipykernel, so keep
-  // interrupting until the execution returns (each attempt waits up to a second for it).
+  // Keep interrupting until the execution returns (each attempt waits up to a second for it).
   let attempts = 0
   while (result === undefined && Date.now() - started < 50_000) {
     const r = await k.request('POST', '/kernel/interrupt')
