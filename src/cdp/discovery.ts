@@ -7,7 +7,7 @@ import { HedgeError } from '../errors.ts'
 import { applyVerdict } from '../http/guards.ts'
 import { canonicalisePath } from '../http/canonical-path.ts'
 import type { CdpFrontContext } from './front.ts'
-import { admit } from './front.ts'
+import { admit, judgeTargets } from './front.ts'
 
 type Endpoint = 'version' | 'list' | 'protocol' | 'new' | 'activate' | 'close'
 
@@ -44,6 +44,11 @@ export async function handleDiscovery (ctx: CdpFrontContext, req: IncomingMessag
   let upstreamQuery = query
   if (filterOn && endpoint !== undefined) {
     if (!cp.policy.cdp.discovery[endpoint]) applyVerdict(cp, { layer: 'cdp-filter', code: 'HEDGE_ROUTE_DENIED', rule: `cdp.discovery.${endpoint}` }, req, logger)
+    if (endpoint === 'activate' || endpoint === 'close') {
+      const id = path.slice(path.lastIndexOf('/') + 1)
+      const v = (await judgeTargets(ctx, [id]).catch(() => undefined))?.get(id) ?? { allowed: false, rule: 'cdp.targets.unavailable', message: 'target list unavailable' }
+      if (!v.allowed) applyVerdict(cp, { layer: 'cdp-filter', code: 'HEDGE_ROUTE_DENIED', rule: v.rule, message: v.message }, req, logger)
+    }
     if (endpoint === 'new' && query !== '') {
       let target: string
       try { target = decodeURIComponent(query) } catch { target = '\0' }
@@ -80,15 +85,25 @@ export async function handleDiscovery (ctx: CdpFrontContext, req: IncomingMessag
   let body: unknown
   try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')) } catch { throw new HedgeError('HEDGE_UPSTREAM_UNAVAILABLE', 'unparsable discovery answer', 'cdp.discovery.json') }
   const publicHost = req.headers.host ?? `127.0.0.1`
+  // Tickets only for principals that may open the socket they name.
+  const connectScope = cp.policy.cdp.connectScope
+  const mayConnect = principal !== undefined && (principal.scopes.has(connectScope) || (connectScope === 'cdp:read' && principal.scopes.has('cdp:control')))
   const rewrite = (o: Record<string, unknown>): Record<string, unknown> => {
     const out = { ...o }
     if (typeof o.webSocketDebuggerUrl === 'string') {
       const wsPath = new URL(o.webSocketDebuggerUrl).pathname
-      const ticket = principal === undefined ? '' : `?ticket=${ctx.tickets.issue(principal, wsPath)}`
+      const ticket = principal === undefined || !mayConnect ? '' : `?ticket=${ctx.tickets.issue(principal, wsPath)}`
       out.webSocketDebuggerUrl = `${ctx.wsScheme}://${publicHost}${wsPath}${ticket}`
     }
     if (typeof o.devtoolsFrontendUrl === 'string') out.devtoolsFrontendUrl = o.devtoolsFrontendUrl.split(up.host).join(publicHost).replace('ws=', ctx.wsScheme === 'wss' ? 'wss=' : 'ws=')
     return out
+  }
+  if (Array.isArray(body) && filterOn && cp.mode('cdp-filter') === 'enforce') {
+    // Only targets this client may reach are listed (and get a ticket): never devtools://,
+    // chrome:// or browser_ui targets, nor (isolated) pages in another client's context.
+    const ids = body.map(x => (x !== null && typeof x === 'object' && typeof (x as { id?: unknown }).id === 'string' ? (x as { id: string }).id : ''))
+    const verdicts = await judgeTargets(ctx, ids)
+    body = body.filter((_x, i) => verdicts.get(ids[i] as string)?.allowed === true)
   }
   const rewritten = Array.isArray(body) ? body.map(x => (x !== null && typeof x === 'object' ? rewrite(x as Record<string, unknown>) : x)) : (body !== null && typeof body === 'object' ? rewrite(body as Record<string, unknown>) : body)
   const text = JSON.stringify(rewritten, null, 2)

@@ -14,6 +14,9 @@ import { compileUrlPolicy, type UrlPolicy } from './url-policy.ts'
 import { effectiveMethod } from './aliases.ts'
 import type { AddressClass } from '../net/address-policy.ts'
 import { ConnectionState, type SessionKind } from './sessions.ts'
+import { compileTargetRules, type TargetRules } from './targets.ts'
+import { parseFilter, type Tenancy } from './target-view.ts'
+import { judgeKeyEvent } from './input-rules.ts'
 
 export interface CdpFilter {
   readonly methods: MethodMatcher
@@ -23,11 +26,16 @@ export interface CdpFilter {
   readonly initScripts: 'allow' | 'isolated-only' | 'deny'
   readonly outputDir: string | undefined
   readonly fileDirs: readonly string[]
+  readonly targets: TargetRules
+  readonly tenancy: Tenancy
+  readonly input: 'filter' | 'allow'
 }
 
 export type Decision =
   | { readonly action: 'forward', readonly cmd: CdpCommand, readonly rule?: string }
   | { readonly action: 'deny', readonly rule: string, readonly message: string }
+  /** The gateway answers itself (Target.setDiscoverTargets: discovery stays on for the gateway; the client's wish is kept). */
+  | { readonly action: 'answer', readonly result: Record<string, unknown>, readonly discover: { filter: Array<{ type?: string, exclude?: boolean }> | undefined } | null }
 
 export interface WorkspaceDirs { readonly output?: string, readonly upload?: string }
 
@@ -40,6 +48,9 @@ export function compileCdpFilter (cdp: Policy['cdp'], dirs: WorkspaceDirs = {}):
     initScripts: cdp.initScripts,
     outputDir: dirs.output === undefined ? undefined : real(dirs.output),
     fileDirs: [dirs.upload, dirs.output].filter((x): x is string => x !== undefined).map(real),
+    targets: compileTargetRules(cdp.targets),
+    tenancy: cdp.tenancy,
+    input: cdp.input,
   })
 }
 
@@ -74,8 +85,17 @@ const HARD_DENY: Readonly<Record<string, string>> = {
   'Target.openDevTools': 'opens a DevTools frontend whose own CDP channel bypasses the gateway',
 }
 
+/** Methods whose `browserContextId` parameter names whose storage, downloads or permissions are touched. */
+const CONTEXT_METHODS = new Set(['Target.createTarget', 'Browser.setDownloadBehavior', 'Storage.getCookies', 'Storage.setCookies', 'Storage.clearCookies',
+  'Browser.grantPermissions', 'Browser.resetPermissions', 'Browser.setPermission'])
+/** Methods that name a target: the target must be one this connection may see. */
+const TARGET_METHODS = new Set(['Target.attachToTarget', 'Target.activateTarget', 'Target.closeTarget', 'Target.getTargetInfo', 'Target.autoAttachRelated', 'Target.exposeDevToolsProtocol'])
+
 export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Decision {
-  // 1. session: every sessionId must be one we saw the browser hand out on this connection
+  // 0. negative ids are the gateway's own commands on this connection
+  if (cmd.id < 0) return deny('cdp.id:reserved', 'negative message ids are reserved for the gateway')
+  // 1. session: every sessionId must be one we saw the browser hand out on this connection,
+  //    for a target this connection may still reach
   let kind: SessionKind = st.rootKind
   if (cmd.sessionId !== undefined) {
     const k = st.sessions.get(cmd.sessionId)
@@ -83,6 +103,11 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
     // A page connection can attach to the browser target by id (Target.attachToTarget with the
     // id /json/version publishes): Chromium allows it, so the escalation is refused on use.
     if (k === 'browser' && st.rootKind !== 'browser') return deny('cdp.builtin:browser-escalation', 'a page connection cannot use a browser session')
+    const tid = st.sessionTargets.get(cmd.sessionId)
+    if (tid !== undefined) {
+      const v = st.view.judgeId(tid)
+      if (!v.allowed) return deny(v.rule, `${cmd.method}: ${v.message}`)
+    }
     kind = k
   }
   const method = effectiveMethod(cmd.method)
@@ -94,6 +119,8 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
     return deny('cdp.builtin:flatten-required', `${cmd.method} must use flatten:true (non-flat sessions bypass the filter)`)
   }
   if (method === 'Target.attachToBrowserTarget' && st.rootKind !== 'browser') return deny('cdp.builtin:browser-escalation', 'a page connection cannot attach to the browser')
+  // Browser-wide interception would reach other clients' contexts (and forge any origin's service worker).
+  if (kind === 'browser' && f.tenancy === 'isolated' && method.startsWith('Fetch.')) return deny('cdp.builtin:browser-fetch', 'Fetch on the browser session would intercept every context; use it on a page session')
   // 3. methods
   const m = f.methods(cmd.method)
   if (!m.allowed) return deny(m.rule, `${cmd.method} is not allowed by policy (${m.rule})`)
@@ -101,8 +128,34 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
     const b = f.browserSessionDeny(cmd.method)
     if (!b.allowed) return deny(b.rule, `${cmd.method} is not allowed on the browser session (${b.rule})`)
   }
-  // 4. parameters
-  return params(f, st, cmd, method, p)
+  // 4. targets and contexts
+  if (TARGET_METHODS.has(method) && !(method === 'Target.getTargetInfo' && p.targetId === undefined)) {
+    const v = st.view.judgeId(p.targetId)
+    if (!v.allowed) return deny(v.rule, `${cmd.method}: ${v.message}`)
+  }
+  let c = cmd
+  if (CONTEXT_METHODS.has(method) && f.tenancy === 'isolated' && st.rootKind === 'browser') {
+    if (p.browserContextId === undefined) {
+      const own = st.view.gatewayContext
+      if (own === undefined) return deny('cdp.tenancy.no-context', `${cmd.method}: this connection has no browser context of its own`)
+      c = withParam(cmd, p, 'browserContextId', own)
+    } else if (!st.view.contextAllowed(p.browserContextId)) return deny('cdp.tenancy.context', `${cmd.method}: browser context belongs to another client`)
+  }
+  if (method === 'Target.disposeBrowserContext' && f.tenancy === 'isolated' && (!st.view.contextAllowed(p.browserContextId) || p.browserContextId === st.view.gatewayContext)) {
+    return deny('cdp.tenancy.context', 'only browser contexts this connection created can be disposed')
+  }
+  if (method === 'Target.createBrowserContext' && f.tenancy === 'isolated' && p.disposeOnDetach !== true) c = withParam(c, c.params ?? {}, 'disposeOnDetach', true)
+  if (method === 'Target.setDiscoverTargets' && st.rootKind === 'browser' && st.enforce) {
+    const filter = parseFilter(p.filter)
+    if (filter === null || typeof p.discover !== 'boolean') return deny('cdp.params:discover', 'Target.setDiscoverTargets: discover must be a boolean and filter a target filter')
+    return { action: 'answer', result: {}, discover: p.discover ? { filter } : null }
+  }
+  if (method === 'Input.dispatchKeyEvent' && f.input === 'filter') {
+    const v = judgeKeyEvent(p)
+    if (!v.allowed) return deny(v.rule, `${cmd.method}: ${v.message}`)
+  }
+  // 5. parameters
+  return params(f, st, c, method, c.params ?? {})
 }
 
 function checkUrl (f: CdpFilter, cmd: CdpCommand, field: string, value: unknown): Decision | string {
@@ -137,7 +190,13 @@ function params (f: CdpFilter, st: ConnectionState, cmd: CdpCommand, method: str
       return typeof u === 'string' ? { action: 'forward', cmd } : u
     }
     case 'Browser.setDownloadBehavior': {
-      if (f.downloads === 'allow' || p.behavior === 'deny' || p.behavior === 'default') return { action: 'forward', cmd }
+      if (f.downloads === 'allow' || p.behavior === 'deny') return { action: 'forward', cmd }
+      // "default" sends files to the profile's download folder (the browser user's ~/Downloads
+      // unless the sandbox set it): treated as a download to a path the client did not choose.
+      if (p.behavior === 'default') {
+        if (f.downloads === 'refuse' || f.outputDir === undefined) return deny('cdp.downloads:default', 'behavior "default" would download outside the workspace output/')
+        return { action: 'forward', cmd: { ...cmd, params: { ...p, behavior: 'allow', downloadPath: f.outputDir } }, rule: 'cdp.downloads:rewritten' }
+      }
       if (f.outputDir === undefined) return deny('cdp.downloads:no-workspace', 'downloads need a workspace output/ directory')
       if (insideDirs(p.downloadPath, [f.outputDir])) return { action: 'forward', cmd }
       if (f.downloads === 'refuse') return deny('cdp.downloads:outside-output', 'downloadPath must be inside the workspace output/')

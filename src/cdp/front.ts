@@ -20,6 +20,9 @@ import { redactUrl, type Logger } from '../logger.ts'
 import type { CdpFilter } from './filter.ts'
 import { relay } from './relay.ts'
 import { handleDiscovery } from './discovery.ts'
+import { ContextRegistry, TargetView } from './target-view.ts'
+import { browserTargets } from './browser-targets.ts'
+import type { TargetVerdict } from './targets.ts'
 
 export interface CdpFrontOptions {
   compiled: CompiledPolicy
@@ -33,7 +36,23 @@ export interface CdpFrontOptions {
 
 const WS_PATH = /^\/devtools\/(browser|page)\/([A-Za-z0-9-]{1,128})$/
 
-export interface CdpFrontContext extends CdpFrontOptions { readonly trusted: ReadonlySet<string>, readonly wsScheme: 'ws' | 'wss' }
+export interface CdpFrontContext extends CdpFrontOptions {
+  readonly trusted: ReadonlySet<string>
+  readonly wsScheme: 'ws' | 'wss'
+  /** Browser contexts owned by open connections (tenancy `isolated`). */
+  readonly registry: ContextRegistry
+}
+
+/**
+ * May a client outside any relayed connection (a page socket, a discovery entry) reach these
+ * targets? Judged on the browser's own list: type, URL, and (isolated) a context no
+ * connection owns. Returns one verdict per id; a target the browser does not list is unknown.
+ */
+export async function judgeTargets (ctx: CdpFrontContext, ids: readonly string[]): Promise<Map<string, TargetVerdict>> {
+  const view = new TargetView({ rules: ctx.filter.targets, tenancy: ctx.filter.tenancy, registry: ctx.registry }, 'page')
+  for (const info of await browserTargets(ctx.upstream)) view.learn(info)
+  return new Map(ids.map(id => [id, view.judgeId(id)]))
+}
 
 /** Host, origin and token checks shared by discovery and the upgrade path. */
 export async function admit (ctx: CdpFrontContext, req: IncomingMessage, needScope: 'cdp:read' | 'cdp:control', allowTicket: string | undefined): Promise<Principal | undefined> {
@@ -60,18 +79,19 @@ function rejectSocket (socket: Duplex, err: unknown, log: Logger, req: IncomingM
   const e = err instanceof HedgeError ? err : new HedgeError('HEDGE_INTERNAL', undefined, 'internal')
   if (!(err instanceof HedgeError)) log.error({ err, url: redactUrl(req.url) }, 'cdp upgrade failed')
   const body = JSON.stringify(errorBody(e.code, e.message))
-  if (socket.writable) {
-    socket.end(`HTTP/1.1 ${e.statusCode} ${e.toBody().error}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-      (e.statusCode === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') + `Connection: close\r\n\r\n${body}`)
-  }
-  socket.destroy()
+  if (!socket.writable) { socket.destroy(); return }
+  // Destroyed only once the answer is flushed (as ws does), or after a bound if the peer never reads it.
+  const force = setTimeout(() => { socket.destroy() }, 5_000)
+  force.unref()
+  socket.end(`HTTP/1.1 ${e.statusCode} ${e.toBody().error}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+    (e.statusCode === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') + `Connection: close\r\n\r\n${body}`, () => { clearTimeout(force); socket.destroy() })
 }
 
 export interface CdpFront { readonly server: Server, close: () => Promise<void> }
 
 export function createCdpFront (o: CdpFrontOptions): CdpFront {
   const { compiled: cp, logger } = o
-  const ctx: CdpFrontContext = { ...o, trusted: new Set(cp.policy.hosts.trustedProxies), wsScheme: o.tls === undefined ? 'ws' : 'wss' }
+  const ctx: CdpFrontContext = { ...o, trusted: new Set(cp.policy.hosts.trustedProxies), wsScheme: o.tls === undefined ? 'ws' : 'wss', registry: new ContextRegistry() }
   const filterOn = cp.mode('cdp-filter') !== 'off'
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: filterOn ? cp.policy.cdp.maxMessageBytes : 256 * 1024 * 1024 })
   const perPrincipal = new Map<string, number>()
@@ -96,17 +116,29 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
       const m = WS_PATH.exec(path)
       if (m === null || (filterOn && q !== -1 && !/^\?ticket=[A-Za-z0-9_-]{1,128}$/.test(url.slice(q)))) throw new HedgeError('HEDGE_ROUTE_UNKNOWN', undefined, 'cdp.ws-path')
       const principal = await admit(ctx, req, cp.policy.cdp.connectScope, path)
-      const key = principal?.subject ?? `addr:${req.socket.remoteAddress ?? ''}`
-      const count = perPrincipal.get(key) ?? 0
-      if (count >= cp.policy.cdp.maxConnectionsPerPrincipal) throw new HedgeError('HEDGE_TOO_MANY_CONNECTIONS', undefined, 'cdp.maxConnectionsPerPrincipal')
-      // The slot is taken before Chromium is dialled: concurrent attempts each see the others.
-      perPrincipal.set(key, count + 1)
+      if (filterOn && m[1] === 'page') {
+        // A page socket is a session on that target: only for targets this client may reach.
+        const v = (await judgeTargets(ctx, [m[2] as string]).catch(() => undefined))?.get(m[2] as string) ??
+          { allowed: false, rule: 'cdp.targets.unavailable', message: 'the browser\'s target list is unavailable' }
+        if (!v.allowed) applyVerdict(cp, { layer: 'cdp-filter', code: 'HEDGE_ROUTE_DENIED', rule: v.rule, message: v.message }, req, logger)
+      }
+      // Quotas: per token (its jti) and, larger, per subject; per client address without auth.
+      const keys = principal === undefined
+        ? [[`addr:${req.socket.remoteAddress ?? ''}`, cp.policy.cdp.maxConnectionsPerPrincipal] as const]
+        : [[`tok:${principal.tokenId ?? principal.subject}`, cp.policy.cdp.maxConnectionsPerToken] as const, [`sub:${principal.subject}`, cp.policy.cdp.maxConnectionsPerPrincipal] as const]
+      for (const [key, cap] of keys) {
+        if ((perPrincipal.get(key) ?? 0) >= cap) throw new HedgeError('HEDGE_TOO_MANY_CONNECTIONS', undefined, key.startsWith('tok:') ? 'cdp.maxConnectionsPerToken' : 'cdp.maxConnectionsPerPrincipal')
+      }
+      // The slots are taken before Chromium is dialled: concurrent attempts each see the others.
+      for (const [key] of keys) perPrincipal.set(key, (perPrincipal.get(key) ?? 0) + 1)
       let released = false
       const release = (): void => {
         if (released) return
         released = true
-        const n = (perPrincipal.get(key) ?? 1) - 1
-        if (n <= 0) perPrincipal.delete(key); else perPrincipal.set(key, n)
+        for (const [key] of keys) {
+          const n = (perPrincipal.get(key) ?? 1) - 1
+          if (n <= 0) perPrincipal.delete(key); else perPrincipal.set(key, n)
+        }
       }
       // Chromium first: the client only ever gets 101 once there is something to talk to.
       const browser = await connectUpstream(new URL(path, o.upstream.replace(/^http/, 'ws')).href, 10_000).catch((err: { statusCode?: number }) => {
@@ -119,7 +151,7 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
         logger.info({ event: 'cdp-open', path, subject: principal?.subject, tokenId: principal?.tokenId }, 'cdp connection opened')
         relay(client, browser, {
           compiled: cp, filter: o.filter, logger, principal, rootKind: m[1] === 'browser' ? 'browser' : 'page', path,
-          onClose: release,
+          registry: ctx.registry, onClose: release,
         })
       })
       // ws answers a malformed handshake (bad Sec-WebSocket-Key or version) itself, and drops a

@@ -1,17 +1,21 @@
-// One relayed DevTools connection: client ⇄ gateway ⇄ Chromium, on `ws`.
-//   client→browser: text only, size-capped, rate-limited; strict parse → decision →
-//     the re-serialised command is forwarded; a blocked command gets a CDP error with the
-//     same id (and sessionId) and the connection stays usable.
-//   browser→client: passed on as received (one Buffer, no copy) unless its first bytes
-//     show the session tracker needs it.
+// One relayed DevTools connection: client ⇄ gateway ⇄ Chromium, `ws` on both legs.
+//   setup (browser endpoint, enforce): the gateway switches target discovery on for itself
+//     and, with tenancy `isolated`, creates the client's own disposable browser context with
+//     its downloads pinned to output/ and one blank page in it; client frames wait meanwhile.
+//   client→browser: bytes charged before parsing (over budget: the client is paused), text
+//     only; strict parse → decision → the re-serialised command is forwarded, or refused with a
+//     CDP error carrying the same id (and sessionId), or answered by the gateway itself.
+//   browser→client: passed on as received unless its first bytes show the session tracker
+//     needs it; frames about targets this client may not see are dropped.
+//   backpressure: a leg whose peer stops reading pauses the other leg (ws pause/resume).
 import { WebSocket, type RawData } from 'ws'
-import type { Socket } from 'node:net'
 import type { UpstreamSocket } from './upstream-socket.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Principal } from '../auth/jwt.ts'
 import { parseCdpCommand, serialiseCdpCommand, StrictJsonError, type CdpCommand } from './strict-json.ts'
 import { decide, type CdpFilter } from './filter.ts'
-import { ConnectionState, type SessionKind } from './sessions.ts'
+import { ConnectionState, type InternalCommand, type SessionKind } from './sessions.ts'
+import type { ContextRegistry } from './target-view.ts'
 import { CDP_BLOCKED } from '../errors.ts'
 import type { Logger } from '../logger.ts'
 import { metrics } from '../metrics.ts'
@@ -23,6 +27,7 @@ export interface RelayContext {
   readonly principal: Principal | undefined
   readonly rootKind: SessionKind
   readonly path: string
+  readonly registry: ContextRegistry
   readonly onClose: () => void
 }
 
@@ -32,6 +37,10 @@ const MAX_TIMER = 2_147_483_647
 // go well past the parser's default of 32, so anything lower breaks locators.
 const CDP_MAX_DEPTH = 300
 const SESSION_ID = /^[A-Za-z0-9]{1,64}$/
+/** A leg with more than this queued for its peer pauses the other leg until it drains below LOW. */
+const HIGH_WATER = 8 * 1024 * 1024
+const LOW_WATER = 1024 * 1024
+const INTERNAL_TIMEOUT_MS = 15_000
 
 /**
  * Where to address the error for a frame refused after it parsed as plain JSON (duplicate
@@ -51,14 +60,25 @@ function addressOf (err: StrictJsonError, text: string): { id: number | undefine
   }
 }
 
-class RateLimiter {
+/** A token bucket. `take(n)` charges n whatever (bytes already received) and answers how long (ms) until the debt is paid; `tryTake()` charges one only if it fits. */
+export class TokenBucket {
   private tokens: number
   private last = Date.now()
   constructor (private readonly perSecond: number) { this.tokens = perSecond }
-  take (): boolean {
+  private refill (): void {
     const now = Date.now()
     this.tokens = Math.min(this.perSecond, this.tokens + (now - this.last) * this.perSecond / 1000)
     this.last = now
+  }
+
+  take (n: number): number {
+    this.refill()
+    this.tokens -= n
+    return this.tokens >= 0 ? 0 : Math.ceil(-this.tokens * 1000 / this.perSecond)
+  }
+
+  tryTake (): boolean {
+    this.refill()
     if (this.tokens < 1) return false
     this.tokens -= 1
     return true
@@ -72,8 +92,19 @@ function cdpError (id: number, sessionId: string | undefined, code: number, mess
 export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayContext): void {
   const { compiled: cp, filter, logger } = ctx
   const mode = cp.mode('cdp-filter')
-  const state = new ConnectionState(ctx.rootKind, cp.policy.cdp.redactCookies)
-  const limiter = new RateLimiter(cp.policy.cdp.maxMessagesPerSecond)
+  const enforce = mode === 'enforce'
+  const cdpPolicy = cp.policy.cdp
+  const onNewContext = (browserContextId: string): InternalCommand[] => {
+    if (filter.downloads === 'allow') return []
+    const params = filter.outputDir === undefined ? { behavior: 'deny', browserContextId } : { behavior: 'allow', downloadPath: filter.outputDir, browserContextId }
+    return [{ method: 'Browser.setDownloadBehavior', params }]
+  }
+  const state = new ConnectionState(ctx.rootKind, {
+    redactCookies: cdpPolicy.redactCookies, enforce, onNewContext,
+    view: { rules: filter.targets, tenancy: filter.tenancy, registry: ctx.registry },
+  })
+  const limiter = new TokenBucket(cdpPolicy.maxMessagesPerSecond)
+  const bytes = new TokenBucket(cdpPolicy.maxBytesPerSecond)
   const who = { subject: ctx.principal?.subject, tokenId: ctx.principal?.tokenId, path: ctx.path }
   let closed = false
 
@@ -81,6 +112,9 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     if (closed) return
     closed = true
     clearTimeout(expiry); clearTimeout(idle)
+    for (const p of internal.values()) p.reject(new Error('connection closed'))
+    internal.clear()
+    state.view.releaseAll()
     logger.info({ event: 'cdp-close', code, reason, ...who }, 'cdp connection closed')
     if (client.readyState === WebSocket.OPEN) client.close(code, reason)
     else client.terminate()
@@ -93,8 +127,54 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   const expiry = ctx.principal === undefined
     ? undefined
     : setTimeout(() => { closeBoth(1008, 'token expired') }, Math.min(MAX_TIMER, Math.max(0, ctx.principal.expiresAt * 1000 - Date.now())))
-  const idleMs = cp.policy.cdp.idleTimeoutSeconds * 1000
+  const idleMs = cdpPolicy.idleTimeoutSeconds * 1000
   let idle = setTimeout(() => { closeBoth(1001, 'idle timeout') }, idleMs)
+
+  // ---- the gateway's own commands on this connection (negative ids, answers swallowed)
+  let nextInternalId = -1
+  const internal = new Map<number, { resolve: (r: Record<string, any>) => void, reject: (e: Error) => void }>()
+  const sendInternal = (c: InternalCommand): Promise<Record<string, any>> => new Promise((resolve, reject) => {
+    if (closed || browser.readyState !== WebSocket.OPEN) { reject(new Error('connection closed')); return }
+    const id = nextInternalId
+    nextInternalId = nextInternalId <= -2_000_000_000 ? -1 : nextInternalId - 1
+    const timer = setTimeout(() => { internal.delete(id); state.unwatchId(id); reject(new Error(`${c.method} timed out`)) }, INTERNAL_TIMEOUT_MS)
+    internal.set(id, {
+      resolve: r => { clearTimeout(timer); resolve(r) },
+      reject: e => { clearTimeout(timer); reject(e) },
+    })
+    state.watchId(id)
+    browser.send(serialiseCdpCommand({ id, method: c.method, params: c.params, sessionId: c.sessionId }))
+  })
+  const fireInternal = (cmds: readonly InternalCommand[] | undefined): void => {
+    for (const c of cmds ?? []) {
+      sendInternal(c).catch((err: Error) => { logger.debug({ event: 'cdp-internal-failed', method: c.method, err: err.message, ...who }, 'gateway command failed') })
+    }
+  }
+
+  // ---- setup: until it is done, client frames wait in order
+  let queue: Array<[RawData, boolean]> | null = null
+  if (enforce && ctx.rootKind === 'browser') {
+    queue = []
+    void (async () => {
+      await sendInternal({ method: 'Target.setDiscoverTargets', params: { discover: true } })
+      if (filter.tenancy === 'isolated') {
+        const r = await sendInternal({ method: 'Target.createBrowserContext', params: { disposeOnDetach: true } })
+        if (typeof r.browserContextId !== 'string') throw new Error('no browser context')
+        state.view.claim(r.browserContextId, true)
+        for (const c of onNewContext(r.browserContextId)) await sendInternal(c)
+        // One blank page, as a fresh browser has: clients that use the first page of the default context find it.
+        await sendInternal({ method: 'Target.createTarget', params: { url: 'about:blank', browserContextId: r.browserContextId } })
+      }
+    })().then(() => {
+      const q = queue ?? []
+      queue = null
+      for (const [data, isBinary] of q) { if (!closed) onClientFrame(data, isBinary) }
+    }, (err: Error) => {
+      if (closed) return // the client left while the connection was being prepared
+      logger.error({ event: 'cdp-setup-failed', err: err.message, ...who }, 'could not prepare the connection; closing it')
+      closeBoth(1011, 'gateway setup failed')
+    })
+  }
 
   const refuse = (rule: string, message: string, id: number | undefined, sessionId: string | undefined, code = CDP_BLOCKED, method?: string): boolean => {
     metrics.inc('hedge_denials_total', { layer: 'cdp-filter', rule, mode })
@@ -107,20 +187,38 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     return true
   }
 
+  // ---- backpressure: the side whose peer stops reading pauses the other side
+  const sendTo = (to: WebSocket, from: WebSocket, data: Buffer | string, binary: boolean): void => {
+    to.send(data, { binary }, () => { if (from.isPaused && !pausedForBytes(from) && to.bufferedAmount < LOW_WATER) from.resume() })
+    if (to.bufferedAmount > HIGH_WATER && !from.isPaused) from.pause()
+  }
+  let bytesPausedUntil = 0
+  const pausedForBytes = (ws: WebSocket): boolean => ws === client && Date.now() < bytesPausedUntil
+
   client.on('message', (data: RawData, isBinary: boolean) => {
     // Fail closed: an unexpected exception ends this connection, never the gateway process.
-    try { onClientMessage(data, isBinary) } catch (err) {
+    try {
+      idle.refresh()
+      // Bytes are charged before anything parses them; over budget, the client is paused until it fits.
+      const wait = bytes.take((data as Buffer).length)
+      if (wait > 0 && !client.isPaused) {
+        bytesPausedUntil = Date.now() + wait
+        client.pause()
+        setTimeout(() => { if (!closed && browser.bufferedAmount < HIGH_WATER) client.resume() }, wait).unref()
+      }
+      if (queue !== null) { queue.push([data, isBinary]); return }
+      onClientFrame(data, isBinary)
+    } catch (err) {
       logger.error({ event: 'cdp-relay-error', err: (err as Error).message, ...who }, 'relay error; closing the connection')
       closeBoth(1011, 'internal error')
     }
   })
 
-  function onClientMessage (data: RawData, isBinary: boolean): void {
-    idle.refresh()
-    if (mode === 'off') { browser.send(data as Buffer, { binary: isBinary }); return }
+  function onClientFrame (data: RawData, isBinary: boolean): void {
+    if (mode === 'off') { sendTo(browser, client, data as Buffer, isBinary); return }
     if (isBinary) {
       if (refuse('cdp.frame:binary', 'binary frames are not accepted', undefined, undefined)) { closeBoth(1003, 'binary frames are not accepted'); return }
-      browser.send(data as Buffer, { binary: true })
+      sendTo(browser, client, data as Buffer, true)
       return
     }
     const text = (data as Buffer).toString('utf8')
@@ -130,43 +228,67 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     } catch (err) {
       const e = err instanceof StrictJsonError ? err : new StrictJsonError('syntax', 'unparsable')
       const to = addressOf(e, text)
-      if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, to.id, to.sessionId, -32600)) browser.send(text)
+      if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, to.id, to.sessionId, -32600)) sendTo(browser, client, Buffer.from(text), false)
       return
     }
-    if (!limiter.take()) {
+    if (!limiter.tryTake()) {
       if (refuse('cdp.rate', 'too many messages', cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
     }
     const d = decide(filter, state, cmd)
     if (d.action === 'deny') {
       if (refuse(d.rule, d.message, cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
-      browser.send(serialiseCdpCommand(cmd))
-      state.track(cmd)
+      forward(cmd)
+      return
+    }
+    if (d.action === 'answer') {
+      // Discovery stays on for the gateway; the client's wish decides which events it sees.
+      state.view.discover = d.discover ?? undefined
+      if (d.discover !== null) for (const ev of state.view.createdEvents()) client.send(ev)
+      client.send(JSON.stringify(cmd.sessionId === undefined ? { id: cmd.id, result: d.result } : { id: cmd.id, result: d.result, sessionId: cmd.sessionId }))
       return
     }
     if (d.rule !== undefined) logger.info({ event: 'rewrite', layer: 'cdp-filter', rule: d.rule, method: cmd.method, ...who }, `rewritten by ${d.rule}`)
-    const out = mode === 'enforce' ? d.cmd : cmd
-    browser.send(serialiseCdpCommand(out))
-    state.track(out)
+    forward(enforce ? d.cmd : cmd)
   }
 
-  // Frames Chromium sends unfragmented and untouched go to the client's socket byte for byte:
-  // both legs are server→client frames (unmasked, no extension), so there is nothing to redo.
-  // ws writes our own refusals to the same socket synchronously, so the order is kept.
-  const clientSocket = (client as unknown as { _socket?: Socket })._socket
-  browser.on('message', (buf: Buffer, isBinary: boolean, frame: Buffer | undefined) => {
+  function forward (cmd: CdpCommand): void {
+    sendTo(browser, client, Buffer.from(serialiseCdpCommand(cmd)), false)
+    state.track(cmd)
+  }
+
+  browser.on('message', (buf: Buffer, isBinary: boolean) => {
+    try { onBrowserFrame(buf, isBinary) } catch (err) {
+      logger.error({ event: 'cdp-relay-error', err: (err as Error).message, ...who }, 'relay error; closing the connection')
+      closeBoth(1011, 'internal error')
+    }
+  })
+
+  function onBrowserFrame (buf: Buffer, isBinary: boolean): void {
     let out: Buffer | string = buf
     if (mode !== 'off' && !isBinary && state.needsParse(buf)) {
-      const rewritten = state.observe(buf.toString('utf8'), mode === 'enforce')
-      if (rewritten !== undefined) {
-        metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
-        if (mode === 'enforce') out = rewritten
-        else logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
+      const text = buf.toString('utf8')
+      if (internal.size > 0 && text.startsWith('{"id":-')) {
+        const msg = JSON.parse(text) as { id: number, result?: Record<string, any>, error?: { message?: string } }
+        const p = internal.get(msg.id)
+        if (p !== undefined) {
+          internal.delete(msg.id)
+          state.unwatchId(msg.id)
+          if (msg.error !== undefined) p.reject(new Error(String(msg.error.message ?? 'error'))); else p.resolve(msg.result ?? {})
+          return
+        }
       }
+      const o = state.observe(text)
+      fireInternal(o.internal)
+      if (o.redacted === true) {
+        metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
+        if (!enforce) logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
+      }
+      if (o.drop === true) return
+      if (o.text !== undefined) out = o.text
     }
     if (client.readyState !== WebSocket.OPEN) return
-    if (out === buf && frame !== undefined && clientSocket !== undefined) clientSocket.write(frame)
-    else client.send(out, { binary: isBinary })
-  })
+    sendTo(client, browser, typeof out === 'string' ? Buffer.from(out) : out, isBinary)
+  }
 
   client.on('close', () => { closeBoth(1000, 'client closed') })
   browser.on('close', () => { closeBoth(1011, 'browser connection closed') })

@@ -7,6 +7,8 @@
 // (a Target attach/detach event, a tracing stream, or the answer to a command we track)
 // are parsed; everything else (e.g. multi-megabyte screenshots) is passed on untouched.
 import type { CdpCommand } from './strict-json.ts'
+import { compileTargetRules } from './targets.ts'
+import { ContextRegistry, TargetView, type TargetViewOptions } from './target-view.ts'
 
 export type SessionKind = 'browser' | 'page' | 'iframe' | 'worker' | 'service_worker' | 'shared_worker' | 'other'
 
@@ -14,18 +16,33 @@ const KINDS = new Set<SessionKind>(['browser', 'page', 'iframe', 'worker', 'serv
 const MAX_ENTRIES = 10_000
 
 /** Commands whose answers carry something the filter must learn. */
-const TRACKED = new Set(['Target.attachToTarget', 'Target.attachToBrowserTarget', 'Page.getNavigationHistory', 'Page.printToPDF', 'Fetch.takeResponseBodyAsStream', 'Network.takeResponseBodyForInterceptionAsStream', 'Tracing.end'])
+const TRACKED = new Set(['Target.attachToTarget', 'Target.attachToBrowserTarget', 'Target.getTargets', 'Target.getBrowserContexts', 'Target.createBrowserContext',
+  'Page.getNavigationHistory', 'Page.printToPDF', 'Fetch.takeResponseBodyAsStream', 'Network.takeResponseBodyForInterceptionAsStream', 'Tracing.end'])
 
-const EVENT_PREFIXES = ['{"method":"Target.attachedToTarget"', '{"method":"Target.detachedFromTarget"', '{"method":"Tracing.tracingComplete"'].map(s => Buffer.from(s))
+/** Every Target event (targets and sessions are learnt from them) and the tracing stream. */
+const EVENT_PREFIXES = ['{"method":"Target.', '{"method":"Tracing.tracingComplete"'].map(s => Buffer.from(s))
 /** Events that can carry cookies (request/response headers, cookie lists, raw Set-Cookie lines). */
 const COOKIE_EVENT_PREFIXES = ['{"method":"Network.', '{"method":"Fetch.', '{"method":"Audits.issueAdded"'].map(s => Buffer.from(s))
 const COOKIE_HEADERS = new Set(['cookie', 'set-cookie', 'cookie2', 'set-cookie2'])
 const COOKIE_LISTS = new Set(['associatedCookies', 'blockedCookies', 'exemptedCookies', 'includedCookies'])
 const RAW_HEADER_TEXT = new Set(['headersText', 'requestHeadersText'])
 
+/** A header given as {name, value} (Fetch's HeaderEntry, Network's request/response header arrays). */
+function isCookieEntry (v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
+  const name = (v as Record<string, unknown>).name
+  return typeof name === 'string' && COOKIE_HEADERS.has(name.trim().toLowerCase())
+}
+
 /** Remove cookies from an event's params in place; true when anything was removed. */
 export function stripCookies (v: unknown): boolean {
-  if (Array.isArray(v)) { let changed = false; for (const x of v) changed = stripCookies(x) || changed; return changed }
+  if (Array.isArray(v)) {
+    let changed = false
+    for (let i = v.length - 1; i >= 0; i--) {
+      if (isCookieEntry(v[i])) { v.splice(i, 1); changed = true } else changed = stripCookies(v[i]) || changed
+    }
+    return changed
+  }
   if (v === null || typeof v !== 'object') return false
   const o = v as Record<string, unknown>
   let changed = false
@@ -43,20 +60,63 @@ function kindOf (type: unknown): SessionKind {
   return typeof type === 'string' && KINDS.has(type as SessionKind) ? type as SessionKind : 'other'
 }
 
+/** A command the gateway itself sends upstream (answered with a negative id the relay swallows). */
+export interface InternalCommand { readonly method: string, readonly params: Record<string, unknown>, readonly sessionId?: string }
+
+/** What to do with a browser→client frame after observe(): pass it, drop it, or send `text` instead; plus commands to send. */
+export interface Observed { readonly drop?: boolean, readonly text?: string, readonly internal?: readonly InternalCommand[], readonly redacted?: boolean }
+const PASS: Observed = Object.freeze({})
+const DROP: Observed = Object.freeze({ drop: true })
+
+export interface StateOptions {
+  readonly redactCookies?: boolean
+  /** Target rules and tenancy; without it, the default rules with shared tenancy. */
+  readonly view?: TargetViewOptions
+  /** false (report-only): learn and judge, but never hide, rewrite or send anything of our own. */
+  readonly enforce?: boolean
+  /** Commands to send when the client gets a new browser context (download confinement). */
+  readonly onNewContext?: (ctx: string) => InternalCommand[]
+}
+
+const DEFAULT_VIEW: TargetViewOptions = { rules: compileTargetRules({ types: ['page', 'tab', 'iframe', 'worker', 'shared_worker', 'service_worker'], schemes: ['http', 'https', 'about', 'blob', 'data'] }), tenancy: 'shared', registry: new ContextRegistry() }
+
+interface Pending { readonly method: string, readonly targetId?: string }
+
 export class ConnectionState {
   readonly sessions = new Map<string, SessionKind>()
+  /** sessionId → the target behind it (flat sessions the browser announced). */
+  readonly sessionTargets = new Map<string, string>()
   readonly handles = new Set<string>()
+  readonly view: TargetView
+  readonly enforce: boolean
+  private readonly redactCookies: boolean
+  private readonly hidden = new Set<string>() // sessions the browser attached that the client must not see
   private readonly history = new Map<string, Map<number, string>>()
-  private readonly pending = new Map<string, string>() // `${sessionId}:${id}` → method
+  private readonly pending = new Map<string, Pending>() // `${sessionId}:${id}` → what was asked
   private readonly pendingIds = new Map<number, number>() // id → how many pending (fast check)
+  private readonly onNewContext: ((ctx: string) => InternalCommand[]) | undefined
 
-  constructor (readonly rootKind: SessionKind, private readonly redactCookies = false) {}
+  constructor (readonly rootKind: SessionKind, o: StateOptions | boolean = {}) {
+    const opts: StateOptions = typeof o === 'boolean' ? { redactCookies: o } : o
+    this.redactCookies = opts.redactCookies ?? false
+    this.enforce = opts.enforce ?? true
+    this.view = new TargetView(opts.view ?? DEFAULT_VIEW, rootKind)
+    this.onNewContext = opts.onNewContext
+  }
 
   /** Remember an allowed command whose answer we need to read. */
   track (cmd: CdpCommand): void {
     if (!TRACKED.has(cmd.method) || this.pending.size >= MAX_ENTRIES) return
-    this.pending.set(`${cmd.sessionId ?? ''}:${cmd.id}`, cmd.method)
+    const targetId = cmd.params?.targetId
+    this.pending.set(`${cmd.sessionId ?? ''}:${cmd.id}`, { method: cmd.method, ...(typeof targetId === 'string' ? { targetId } : {}) })
     this.pendingIds.set(cmd.id, (this.pendingIds.get(cmd.id) ?? 0) + 1)
+  }
+
+  /** Also parse answers to this id (the relay's own commands). */
+  watchId (id: number): void { this.pendingIds.set(id, (this.pendingIds.get(id) ?? 0) + 1) }
+  unwatchId (id: number): void {
+    const n = (this.pendingIds.get(id) ?? 1) - 1
+    if (n <= 0) this.pendingIds.delete(id); else this.pendingIds.set(id, n)
   }
 
   /** Cheap test on the first bytes: does this browser→client frame need parsing? */
@@ -81,49 +141,140 @@ export class ConnectionState {
   }
 
   /**
-   * Learn from a browser→client frame that needsParse() selected. Returns the frame to send
-   * instead when it had to be rewritten (cookies stripped), else undefined. Never throws.
+   * Learn from a browser→client frame that needsParse() selected, and say what to do with it:
+   * pass, drop (a target this client may not see), or replace (cookies stripped, a list
+   * filtered). Never throws; a frame that does not parse is passed as it came (it was the
+   * browser's, and nothing in it is learnt).
    */
-  observe (text: string, rewrite = true): string | undefined {
+  observe (text: string): Observed {
     let msg: { id?: number, method?: string, params?: Record<string, any>, result?: Record<string, any>, sessionId?: string }
-    try { msg = JSON.parse(text) } catch { return undefined }
-    if (msg === null || typeof msg !== 'object') return undefined
-    if (typeof msg.method === 'string') {
-      if (this.redactCookies && /^(Network|Fetch|Audits)\./.test(msg.method)) {
-        return stripCookies(msg.params) ? (rewrite ? JSON.stringify(msg) : text) : undefined
-      }
-      const p = msg.params ?? {}
-      if (msg.method === 'Target.attachedToTarget' && typeof p.sessionId === 'string') this.addSession(p.sessionId, kindOf(p.targetInfo?.type))
-      else if (msg.method === 'Target.detachedFromTarget' && typeof p.sessionId === 'string') { this.sessions.delete(p.sessionId); this.history.delete(p.sessionId) }
-      else if (msg.method === 'Tracing.tracingComplete' && typeof p.stream === 'string') this.addHandle(p.stream)
-      return undefined
-    }
-    if (typeof msg.id !== 'number') return undefined
+    try { msg = JSON.parse(text) } catch { return PASS }
+    if (msg === null || typeof msg !== 'object') return PASS
+    if (typeof msg.method === 'string') return this.onEvent(msg as { method: string, params?: Record<string, any>, sessionId?: string }, text)
+    if (typeof msg.id !== 'number') return PASS
     const key = `${msg.sessionId ?? ''}:${msg.id}`
-    const method = this.pending.get(key)
-    if (method === undefined) return undefined
+    const asked = this.pending.get(key)
+    if (asked === undefined) return PASS
     this.pending.delete(key)
-    const n = (this.pendingIds.get(msg.id) ?? 1) - 1
-    if (n <= 0) this.pendingIds.delete(msg.id)
-    else this.pendingIds.set(msg.id, n)
+    this.unwatchId(msg.id)
     const r = msg.result
-    if (r === undefined || r === null) return undefined
-    if (method === 'Target.attachToTarget' && typeof r.sessionId === 'string' && !this.sessions.has(r.sessionId)) this.addSession(r.sessionId, 'other')
-    else if (method === 'Target.attachToBrowserTarget' && typeof r.sessionId === 'string') this.addSession(r.sessionId, 'browser')
-    else if (method === 'Page.getNavigationHistory' && Array.isArray(r.entries)) {
-      const entries = new Map<number, string>()
-      for (const e of r.entries) if (typeof e?.id === 'number' && typeof e.url === 'string') entries.set(e.id, e.url)
-      this.history.set(msg.sessionId ?? '', entries)
-    } else if (typeof r.stream === 'string') this.addHandle(r.stream)
-    return undefined
+    if (r === undefined || r === null) return PASS
+    return this.onResult(asked, msg, r)
+  }
+
+  private onEvent (msg: { method: string, params?: Record<string, any>, sessionId?: string }, text: string): Observed {
+    const p = msg.params ?? {}
+    if (this.redactCookies && /^(Network|Fetch|Audits)\./.test(msg.method)) {
+      if (!stripCookies(msg.params)) return PASS
+      return this.enforce ? { text: JSON.stringify(msg), redacted: true } : { redacted: true }
+    }
+    switch (msg.method) {
+      case 'Target.targetCreated':
+      case 'Target.targetInfoChanged': {
+        const info = this.view.learn(p.targetInfo)
+        if (info === undefined) return this.enforce ? DROP : PASS
+        const internal: InternalCommand[] = []
+        if (this.enforce && !this.view.judge(info).allowed) {
+          // A target that became forbidden (e.g. navigated to chrome://) loses the client's sessions.
+          for (const [sid, tid] of this.sessionTargets) if (tid === info.targetId) internal.push({ method: 'Target.detachFromTarget', params: { sessionId: sid } })
+        }
+        const out: Observed = !this.enforce || this.view.discovered(info) ? PASS : DROP
+        return internal.length === 0 ? out : { ...out, internal }
+      }
+      case 'Target.targetDestroyed':
+      case 'Target.targetCrashed': {
+        const info = typeof p.targetId === 'string' ? this.view.targets.get(p.targetId) : undefined
+        const show = !this.enforce || (info !== undefined && this.view.discovered(info))
+        if (msg.method === 'Target.targetDestroyed' && typeof p.targetId === 'string') this.view.forget(p.targetId)
+        return show ? PASS : DROP
+      }
+      case 'Target.attachedToTarget': {
+        if (typeof p.sessionId !== 'string') return this.enforce ? DROP : PASS
+        const info = this.view.learn(p.targetInfo)
+        if (!this.enforce || this.view.judge(info).allowed) {
+          this.addSession(p.sessionId, kindOf(info?.type), info?.targetId)
+          return PASS
+        }
+        // The browser attached us (auto-attach) to a target this client may not reach: hide the
+        // session and let go of it; a target paused for the debugger is released first.
+        if (this.hidden.size < MAX_ENTRIES) this.hidden.add(p.sessionId)
+        const parent = typeof msg.sessionId === 'string' ? { sessionId: msg.sessionId } : {}
+        return {
+          drop: true,
+          internal: [
+            ...(p.waitingForDebugger === true ? [{ method: 'Runtime.runIfWaitingForDebugger', params: {}, sessionId: p.sessionId }] : []),
+            { method: 'Target.detachFromTarget', params: { sessionId: p.sessionId }, ...parent },
+          ],
+        }
+      }
+      case 'Target.detachedFromTarget': {
+        if (typeof p.sessionId !== 'string') return PASS
+        if (this.hidden.delete(p.sessionId)) return this.enforce ? DROP : PASS
+        this.sessions.delete(p.sessionId); this.sessionTargets.delete(p.sessionId); this.history.delete(p.sessionId)
+        return PASS
+      }
+      case 'Target.receivedMessageFromTarget':
+        return this.enforce ? DROP : PASS // non-flat sessions are refused; nothing of theirs reaches the client
+      case 'Tracing.tracingComplete':
+        if (typeof p.stream === 'string') this.addHandle(p.stream)
+        return PASS
+      default:
+        return PASS
+    }
+  }
+
+  private onResult (asked: Pending, msg: { id?: number, sessionId?: string }, r: Record<string, any>): Observed {
+    const replace = (result: Record<string, unknown>): Observed => this.enforce
+      ? { text: JSON.stringify(msg.sessionId === undefined ? { id: msg.id, result } : { id: msg.id, result, sessionId: msg.sessionId }) }
+      : PASS
+    switch (asked.method) {
+      case 'Target.attachToTarget':
+        if (typeof r.sessionId === 'string' && !this.sessions.has(r.sessionId)) {
+          this.addSession(r.sessionId, kindOf(asked.targetId === undefined ? undefined : this.view.targets.get(asked.targetId)?.type), asked.targetId)
+        }
+        return PASS
+      case 'Target.attachToBrowserTarget':
+        if (typeof r.sessionId === 'string') this.addSession(r.sessionId, 'browser', undefined)
+        return PASS
+      case 'Target.getTargets': {
+        if (!Array.isArray(r.targetInfos)) return replace({ targetInfos: [] })
+        const shown = r.targetInfos.filter((x: unknown) => { const info = this.view.learn(x); return info !== undefined && this.view.judge(info).allowed })
+        return shown.length === r.targetInfos.length ? PASS : replace({ ...r, targetInfos: shown })
+      }
+      case 'Target.getBrowserContexts': {
+        if (this.view.o.tenancy === 'shared') return PASS
+        const ids = Array.isArray(r.browserContextIds) ? r.browserContextIds.filter((c: unknown) => typeof c === 'string' && this.view.own.has(c) && c !== this.view.gatewayContext) : []
+        // The gateway's context stands in for the default one, so clients treat it as theirs.
+        const def = this.view.gatewayContext ?? r.defaultBrowserContextId
+        return replace({ ...r, browserContextIds: ids, ...(def !== undefined ? { defaultBrowserContextId: def } : {}) })
+      }
+      case 'Target.createBrowserContext': {
+        if (typeof r.browserContextId !== 'string') return PASS
+        if (this.view.o.tenancy === 'isolated') this.view.claim(r.browserContextId)
+        const internal = this.enforce ? this.onNewContext?.(r.browserContextId) ?? [] : []
+        return internal.length === 0 ? PASS : { internal }
+      }
+      case 'Page.getNavigationHistory':
+        if (Array.isArray(r.entries)) {
+          const entries = new Map<number, string>()
+          for (const e of r.entries) if (typeof e?.id === 'number' && typeof e.url === 'string') entries.set(e.id, e.url)
+          this.history.set(msg.sessionId ?? '', entries)
+        }
+        return PASS
+      default:
+        if (typeof r.stream === 'string') this.addHandle(r.stream)
+        return PASS
+    }
   }
 
   historyUrl (sessionId: string | undefined, entryId: unknown): string | undefined {
     return typeof entryId === 'number' ? this.history.get(sessionId ?? '')?.get(entryId) : undefined
   }
 
-  private addSession (id: string, kind: SessionKind): void {
-    if (this.sessions.size < MAX_ENTRIES) this.sessions.set(id, kind)
+  private addSession (id: string, kind: SessionKind, targetId: string | undefined): void {
+    if (this.sessions.size >= MAX_ENTRIES) return
+    this.sessions.set(id, kind)
+    if (targetId !== undefined) this.sessionTargets.set(id, targetId)
   }
 
   private addHandle (h: string): void {

@@ -164,7 +164,7 @@ export function cdpFilterCpu (policy: Readonly<Policy>, ws: { output: string, up
       sink += dec.action === 'forward' ? serialiseCdpCommand(dec.cmd).length : 1
     })
     if (sink === 0) throw new Error('unreachable')
-    rows.push({ what: `filter: ${m.what}`, bytes: Buffer.byteLength(m.text), action: first.action === 'forward' ? 'forward' : `deny (${first.rule})`, ...r })
+    rows.push({ what: `filter: ${m.what}`, bytes: Buffer.byteLength(m.text), action: first.action === 'deny' ? `deny (${first.rule})` : first.action, ...r })
   }
   // The floor any message relay that looks at messages pays: JSON.parse + JSON.stringify of the same frame.
   const typical = SAMPLE_MESSAGES[0]?.text ?? '{}'

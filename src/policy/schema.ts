@@ -93,13 +93,21 @@ const Cdp = Type.Object({
     allowHosts: Type.Array(Type.String(), { default: [], ...d('`host`, `host:port` or `*.suffix` that override the denies (e.g. a test fixture on `127.0.0.1:PORT`).') }),
     denyHosts: Type.Array(Type.String(), { default: [] }),
   }, { additionalProperties: false, default: {}, ...d('URL rules for Page.navigate, Target.createTarget, navigateToHistoryEntry, Fetch.continueRequest and /json/new.') }),
+  targets: Type.Object({
+    types: Type.Array(Type.String({ minLength: 1 }), { default: ['page', 'tab', 'iframe', 'worker', 'shared_worker', 'service_worker'], ...d('Target types a client may see, attach to, or open a page socket to (never `browser_ui` or `other` by default; `tab` is the wrapper Puppeteer attaches through, judged by the URL of its page).') }),
+    schemes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9+.-]*$' }), { default: ['http', 'https', 'about', 'blob', 'data'], ...d('URL schemes of targets a client may reach; `devtools`, `chrome`, `chrome-untrusted`, `chrome-search`, `chrome-extension`, `file` and `view-source` are refused whatever this says (a load error).') }),
+  }, { additionalProperties: false, default: {}, ...d('Which targets exist for a client: sessions, page sockets, discovery entries and tickets only for these; a target that becomes forbidden loses its sessions.') }),
+  tenancy: Type.Union([Type.Literal('isolated'), Type.Literal('shared')], { default: 'isolated', ...d('`isolated`: each browser-endpoint connection gets a disposable browser context of its own (cookies, storage, service workers and downloads die with it) and sees only its own targets; commands without a `browserContextId` act on it. `shared`: all clients share the default context (Playwright\'s `contexts()[0]` is then the profile\'s, and state persists between clients).') }),
+  input: Type.Union([Type.Literal('filter'), Type.Literal('allow')], { default: 'filter', ...d('`filter`: `Input.dispatchKeyEvent` may not press browser accelerators (Ctrl/Alt/Meta combinations beyond editing, F-keys, browser keys): they open DevTools, chrome:// pages, tabs and file dialogs.') }),
   connectScope: Type.Union([Type.Literal('cdp:read'), Type.Literal('cdp:control')], { default: 'cdp:control', ...d('Scope a token needs to open a DevTools WebSocket (what it may then do is the method filter\'s decision).') }),
   initScripts: Type.Union([Type.Literal('allow'), Type.Literal('isolated-only'), Type.Literal('deny')], { default: 'isolated-only', ...d('`Page.addScriptToEvaluateOnNewDocument`: `isolated-only` refuses main-world scripts injected into every future document (they can hook any site\'s JavaScript); automation\'s isolated utility worlds still work.') }),
   redactCookies: Type.Boolean({ default: true, ...d('Strip cookies (Cookie/Set-Cookie headers, raw header text, associated/blocked cookie lists, raw cookie lines) from Network, Fetch and Audits events on their way to the client: httpOnly session cookies otherwise leak through events even with the cookie-reading methods denied.') }),
   downloads: Type.Union([Type.Literal('rewrite'), Type.Literal('refuse'), Type.Literal('allow')], { default: 'rewrite', ...d('Download paths outside `output/`: rewrite them into it, refuse the command, or allow (baseline).') }),
   maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024, ...d('Largest client→browser frame.') }),
   maxMessagesPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000, ...d('Per-connection rate of client→browser frames.') }),
-  maxConnectionsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 16 }),
+  maxConnectionsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, ...d('Open DevTools connections per token subject (all its tokens together), or per client address without auth.') }),
+  maxConnectionsPerToken: Type.Integer({ minimum: 1, maximum: 10_000, default: 8, ...d('Open DevTools connections per token (its `jti`): one leaked or greedy token cannot take every slot of its subject.') }),
+  maxBytesPerSecond: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 32 * 1024 * 1024, ...d('Client→browser bytes per second per connection, charged before parsing; a client over it is paused (backpressure), not refused.') }),
   idleTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
 }, { additionalProperties: false, default: {} })
 

@@ -278,19 +278,23 @@ t.test('channels around the gateway, init scripts and dropped files are refused 
 
 t.test('a page connection cannot use a browser session', async t => {
   const c = await openHedged(t)
-  const { targetId } = await c.ok('Target.createTarget', { url: 'about:blank' })
-  t.teardown(() => c.call('Target.closeTarget', { targetId }).catch(() => {}))
+  // A page socket is only for a page in no client's own context: one made with /json/new (the default context).
+  const { authorization } = await auth(gw)
+  const made = await rawRequest(gw.port, { method: 'PUT', path: '/json/new?about:blank', headers: [['Authorization', authorization]] })
+  t.equal(made.status, 200, '/json/new made a page in the default context')
+  const targetId: string = made.json.id
+  t.teardown(() => rawRequest(gw.port, { path: `/json/close/${targetId}`, headers: [['Authorization', authorization]] }).catch(() => {}))
   const p = await openHedged(t, gw, `/devtools/page/${targetId}`)
   refused(t, await p.call('Target.attachToBrowserTarget'), 'cdp.builtin:browser-escalation', 'attachToBrowserTarget')
   // Chromium itself lets a page connection attach to the browser target, given its id (which
-  // any browser connection reads with Target.getTargetInfo)
+  // any browser connection reads with Target.getTargetInfo): the page connection knows no such
+  // target, so the attach itself is refused.
   const browserTargetId: string = (await c.ok('Target.getTargetInfo')).targetInfo.targetId
-  const attached = p.event('Target.attachedToTarget')
-  const { sessionId } = await p.ok('Target.attachToTarget', { targetId: browserTargetId, flatten: true })
-  t.equal((await attached).params.targetInfo.type, 'browser', 'Chromium handed out a browser session')
-  refused(t, await p.call('Browser.getVersion', {}, sessionId), 'cdp.builtin:browser-escalation', 'using it')
-  refused(t, await p.call('Target.createBrowserContext', {}, sessionId), 'cdp.builtin:browser-escalation', 'using it for anything')
+  refused(t, await p.call('Target.attachToTarget', { targetId: browserTargetId, flatten: true }), 'cdp.targets.unknown', 'attaching to the browser target')
   t.equal((await p.ok('Runtime.evaluate', { expression: '1+1', returnByValue: true })).result.value, 2, 'near miss: the page connection itself works')
+  // and a page in another client's own browser context gets no page socket at all
+  const { targetId: owned } = await c.ok('Target.createTarget', { url: 'about:blank' })
+  await t.rejects(Raw.open(wsUrl(gw, `/devtools/page/${owned as string}`), { authorization }), /403/, 'page socket to another client\'s page refused before 101')
 })
 
 t.test('frame size: above cdp.maxMessageBytes the socket is closed with 1009; below works', async t => {
@@ -478,5 +482,5 @@ t.test('the gateway still serves at the end', async t => {
   await stillServes(t)
   const v = await rawRequest(gw.port, { path: '/json/version', headers: [['Authorization', (await auth(gw)).authorization]] })
   t.equal(v.status, 200, 'discovery works')
-  t.notOk(gw.logs.lines.some(l => l.level >= 50), 'no error logged by the gateway')
+  t.same(gw.logs.lines.filter(l => l.level >= 50).map(l => `${String(l.event)}: ${String(l.err ?? l.msg)}`), [], 'no error logged by the gateway')
 })

@@ -9,6 +9,7 @@ import { join, sep } from 'node:path'
 import { compileCdpFilter, decide, insideDirs, ConnectionState, type CdpFilter, type Decision, type WorkspaceDirs } from '../../src/cdp/filter.ts'
 import type { CdpCommand } from '../../src/cdp/strict-json.ts'
 import type { SessionKind } from '../../src/cdp/sessions.ts'
+import { ContextRegistry } from '../../src/cdp/target-view.ts'
 import { testPolicy } from '../helpers/gateway.ts'
 
 // ---------------------------------------------------------------------------------------------
@@ -59,8 +60,12 @@ function feed (st: ConnectionState, frame: string): boolean {
   return true
 }
 
-function stateWith (rootKind: SessionKind, sessions: Array<[string, string]> = [[PAGE_SID, 'page']]): ConnectionState {
-  const st = new ConnectionState(rootKind)
+const CTX = '9F88FDC9C101DE0AA29D2616DF475603'
+/** A connection as the relay sets it up under the hedged policy: its own context (browser root), a known page "T", these sessions. */
+function stateWith (rootKind: SessionKind, sessions: Array<[string, string]> = [[PAGE_SID, 'page']], f: CdpFilter = hedged): ConnectionState {
+  const st = new ConnectionState(rootKind, { view: { rules: f.targets, tenancy: f.tenancy, registry: new ContextRegistry() } })
+  if (rootKind === 'browser') st.view.claim(CTX, true)
+  feed(st, JSON.stringify({ method: 'Target.targetCreated', params: { targetInfo: { targetId: 'T', type: 'page', title: '', url: 'about:blank', attached: false, canAccessOpener: false, browserContextId: CTX } } }))
   for (const [sid, type] of sessions) feed(st, attachedEvent(sid, type))
   return st
 }
@@ -69,7 +74,7 @@ let nextId = 1
 const cmd = (method: string, params?: Record<string, unknown>, sessionId?: string): CdpCommand => ({ id: nextId++, method, params, sessionId })
 
 /** 'forward' | the rule that denied. */
-function outcome (d: Decision): string { return d.action === 'forward' ? 'forward' : d.rule }
+function outcome (d: Decision): string { return d.action === 'deny' ? d.rule : d.action }
 
 type Row = [label: string, command: CdpCommand, expected: string]
 function table (t: Test, f: CdpFilter, st: ConnectionState | (() => ConnectionState), rows: Row[]): void {
@@ -169,12 +174,17 @@ t.test('sessions: only ids the browser handed out on this connection', async t =
 
   // the answer to an allowed Target.attachToTarget: tracked, selected by needsParse, learnt
   const attach = { id: 41, method: 'Target.attachToTarget', params: { targetId: 'C6A842E7B1F12133047B9C84C290C15E', flatten: true }, sessionId: undefined }
+  t.equal(outcome(decide(hedged, st, attach)), 'cdp.targets.unknown', 'a target the browser never announced cannot be attached')
+  feed(st, JSON.stringify({ method: 'Target.targetCreated', params: { targetInfo: { targetId: 'C6A842E7B1F12133047B9C84C290C15E', type: 'other', title: '', url: 'about:blank', attached: false, browserContextId: CTX } } }))
+  t.equal(outcome(decide(hedged, st, attach)), 'cdp.targets.type', 'nor one of a type the policy does not list')
+  feed(st, JSON.stringify({ method: 'Target.targetInfoChanged', params: { targetInfo: { targetId: 'C6A842E7B1F12133047B9C84C290C15E', type: 'page', title: '', url: 'about:blank', attached: false, browserContextId: CTX } } }))
   t.equal(outcome(decide(hedged, st, attach)), 'forward')
   const otherSid = '5E5510115E5510115E5510115E551011'
   t.notOk(st.needsParse(Buffer.from(`{"id":41,"result":{"sessionId":"${otherSid}"}}`)), 'untracked: not parsed')
   st.track(attach)
   t.ok(feed(st, `{"id":41,"result":{"sessionId":"${otherSid}"}}`), 'tracked answer parsed')
-  t.equal(st.sessions.get(otherSid), 'other', 'learnt from the answer (kind unknown without the event)')
+  t.equal(st.sessions.get(otherSid), 'page', 'learnt from the answer (kind from the target the gateway knows)')
+  t.equal(st.sessionTargets.get(otherSid), 'C6A842E7B1F12133047B9C84C290C15E', '…and bound to that target')
   t.notOk(st.needsParse(Buffer.from(`{"id":41,"result":{"sessionId":"${otherSid}"}}`)), 'answered: no longer tracked')
 
   // an answer on another session does not satisfy the pending key
@@ -208,11 +218,11 @@ t.test('needsParse selects only frames the tracker needs (big answers pass untou
   t.equal(st.handles.size + st.sessions.size, 0, '…and observe learns nothing from an answer on the wrong session')
   for (const frame of [
     '{"method":"Page.loadEventFired","params":{"timestamp":1.5},"sessionId":"A1B2"}',
-    '{"method":"Target.targetCreated","params":{"targetInfo":{"type":"page"}}}',
     '{"method":"Runtime.consoleAPICalled","params":{"args":[{"value":"{\\"method\\":\\"Target.attachedToTarget\\"}"}]}}',
     '[]', '"x"', '', '{}', ' {"method":"Target.attachedToTarget"}',
   ]) t.notOk(st.needsParse(Buffer.from(frame)), `not selected: ${frame.slice(0, 60)}`)
   t.ok(st.needsParse(Buffer.from('{"method":"Tracing.tracingComplete","params":{"dataLossOccurred":false,"stream":"7"}}')), 'tracingComplete is selected')
+  t.ok(st.needsParse(Buffer.from('{"method":"Target.targetCreated","params":{"targetInfo":{"type":"page"}}}')), 'every Target event is selected (targets are learnt from them)')
   t.doesNotThrow(() => { st.observe('{"method":"Target.attachedToTarget","params":null}'); st.observe('{not json'); st.observe('null') }, 'observe never throws')
 })
 
@@ -245,11 +255,16 @@ t.test('browser escalation from a page connection', async t => {
     ['near miss: attaching to a page', cmd('Target.attachToTarget', { targetId: 'T', flatten: true }), 'forward'],
   ])
   // Chromium lets a page connection attach to the browser target by its id (the one in
-  // /json/version's URL): the event says type "browser", and that session is refused on use.
-  feed(pst, attachedEvent(BROWSER_SID, 'browser'))
+  // /json/version's URL): the event says type "browser"; the session is hidden from the
+  // client and let go of at once, so it is unknown on use.
+  const hiddenFrame = attachedEvent(BROWSER_SID, 'browser')
+  t.ok(pst.needsParse(Buffer.from(hiddenFrame)))
+  const o = pst.observe(hiddenFrame)
+  t.equal(o.drop, true, 'the attach event never reaches the client')
+  t.same(o.internal?.map(c => c.method), ['Target.detachFromTarget'], 'the gateway detaches it')
   table(t, hedged, pst, [
-    ['browser session on a page connection', cmd('Browser.getVersion', {}, BROWSER_SID), 'cdp.builtin:browser-escalation'],
-    ['…whatever the method', cmd('Target.getTargets', {}, BROWSER_SID), 'cdp.builtin:browser-escalation'],
+    ['browser session on a page connection', cmd('Browser.getVersion', {}, BROWSER_SID), 'cdp.session-unknown'],
+    ['…whatever the method', cmd('Target.getTargets', {}, BROWSER_SID), 'cdp.session-unknown'],
   ])
   const bst = stateWith('browser', [[BROWSER_SID, 'browser']])
   table(t, hedged, bst, [
@@ -307,7 +322,8 @@ t.test('URL parameters: navigation, new targets, request overrides, resource loa
     ['url not a string', cmd('Page.navigate', { url: ['http://127.0.0.1/'] }, PAGE_SID), 'cdp.params:url'],
     ['unparsable', cmd('Page.navigate', { url: 'http://[::1' }, PAGE_SID), 'url.invalid'],
     ['new target, no url (about:blank)', cmd('Target.createTarget', {}), 'forward'],
-    ['new target, about:blank', cmd('Target.createTarget', { url: 'about:blank', browserContextId: 'X' }), 'forward'],
+    ['new target, about:blank', cmd('Target.createTarget', { url: 'about:blank', browserContextId: CTX }), 'forward'],
+    ['new target in another client\'s context', cmd('Target.createTarget', { url: 'about:blank', browserContextId: 'X' }), 'cdp.tenancy.context'],
     ['new target on loopback', cmd('Target.createTarget', { url: 'http://127.0.0.1:9222/json/version' }), 'url.address:loopback'],
     ['new target, empty url', cmd('Target.createTarget', { url: '' }), 'url.invalid'],
     ['Fetch.continueRequest without override', cmd('Fetch.continueRequest', { requestId: 'interception-job-1.0' }, PAGE_SID), 'forward'],

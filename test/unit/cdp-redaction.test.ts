@@ -27,11 +27,25 @@ t.test('the relay path: cookie events are selected, rewritten in enforce, left i
   const st = new ConnectionState('browser', true)
   const frame = JSON.stringify({ method: 'Network.requestWillBeSentExtraInfo', params: { headers: { cookie: 'sid=SECRET' }, associatedCookies: [] }, sessionId: 'ABC' })
   t.ok(st.needsParse(Buffer.from(frame)))
-  t.notMatch(st.observe(frame, true) ?? '', /SECRET/)
-  t.equal(st.observe(frame, false), frame, 'report-only: the frame is reported, not changed')
-  t.equal(st.observe(JSON.stringify({ method: 'Network.dataReceived', params: { dataLength: 1 } })), undefined, 'nothing to strip: send the original bytes')
+  const enforced = st.observe(frame)
+  t.equal(enforced.redacted, true)
+  t.notMatch(enforced.text ?? '', /SECRET/)
+  const reported = new ConnectionState('browser', { redactCookies: true, enforce: false }).observe(frame)
+  t.same(reported, { redacted: true }, 'report-only: the frame is reported, not changed')
+  t.same(st.observe(JSON.stringify({ method: 'Network.dataReceived', params: { dataLength: 1 } })), {}, 'nothing to strip: send the original bytes')
   t.notOk(new ConnectionState('browser', false).needsParse(Buffer.from(frame)), 'redaction off: Network events take the fast path')
   t.notOk(st.needsParse(Buffer.from('{"id":5,"result":{"data":"' + 'A'.repeat(1000) + '"}}')), 'untracked responses take the fast path')
+})
+
+t.test('header arrays: a Set-Cookie entry in Fetch.requestPaused.responseHeaders is removed, other entries stay', async t => {
+  const st = new ConnectionState('browser', true)
+  const frame = JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'r1', responseStatusCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'text/html' }, { name: 'Set-Cookie', value: 'sid=SECRET; HttpOnly' }, { name: 'set-cookie ', value: 'b=SECRET2' }, { name: 'Cookie2', value: 'c=SECRET3' }] }, sessionId: 'ABC' })
+  t.ok(st.needsParse(Buffer.from(frame)))
+  const o = st.observe(frame)
+  t.notMatch(o.text ?? '', /SECRET/)
+  t.same(JSON.parse(o.text ?? '{}').params.responseHeaders, [{ name: 'Content-Type', value: 'text/html' }])
+  const near = JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'r2', responseHeaders: [{ name: 'X-Cookie-Policy', value: 'x' }, { name: 'Content-Type', value: 'a' }] } })
+  t.same(st.observe(near), {}, 'near miss: headers that only mention cookies stay, nothing rewritten')
 })
 
 t.test('isInertSource: only whitespace and comments', async t => {
