@@ -137,8 +137,8 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
   if (CONTEXT_METHODS.has(method) && f.tenancy === 'isolated' && st.rootKind === 'browser') {
     if (p.browserContextId === undefined) {
       const own = st.view.gatewayContext
-      if (own === undefined) return deny('cdp.tenancy.no-context', `${cmd.method}: this connection has no browser context of its own`)
-      c = withParam(cmd, p, 'browserContextId', own)
+      // report-only prepares no context of its own: the rewrite would have happened, nothing to report
+      if (own === undefined) { if (st.enforce) return deny('cdp.tenancy.no-context', `${cmd.method}: this connection has no browser context of its own`) } else c = withParam(cmd, p, 'browserContextId', own)
     } else if (!st.view.contextAllowed(p.browserContextId)) return deny('cdp.tenancy.context', `${cmd.method}: browser context belongs to another client`)
   }
   if (method === 'Target.disposeBrowserContext' && f.tenancy === 'isolated' && (!st.view.contextAllowed(p.browserContextId) || p.browserContextId === st.view.gatewayContext)) {
