@@ -24,7 +24,9 @@ export const HEDGED_CHROMIUM_ARGS: readonly string[] = [
   '--metrics-recording-only',
   '--no-pings',
   '--disable-search-engine-choice-screen',
-  '--disable-features=Translate,DialMediaRouteProvider,AutofillServerCommunication,OptimizationHints,OptimizationHintsFetching,OptimizationGuideModelDownloading',
+  // each feature name is in the binary; OptimizationHints and NetworkTimeServiceQuerying were
+  // each seen to stop a request (optimizationguide-pa, clients2 /time) through a logging proxy
+  '--disable-features=OptimizationHints,NetworkTimeServiceQuerying,AutofillServerCommunication,MediaRouter',
 ]
 
 /**
