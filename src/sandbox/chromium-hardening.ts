@@ -2,9 +2,10 @@
 // line here): extra switches, managed policies applied to this one browser only (a private
 // mount namespace binds a hedge-owned directory over /etc/chromium), and a profile whose
 // default download folder is the workspace's output/. The documented baseline uses none of it.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync, chownSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import WebSocket from 'ws'
 import type { AgentIdentity } from './agent-user.ts'
 
 /** Where Debian's Chromium reads its managed policies from (policies/managed/*.json). */
@@ -63,10 +64,11 @@ export const HEDGED_POLICIES: Readonly<Record<string, unknown>> = Object.freeze(
  */
 export function makePolicyRoot (policies: Readonly<Record<string, unknown>>): string {
   const dir = mkdtempSync(join(tmpdir(), 'hedge-chromium-etc-'))
+  chmodSync(dir, 0o755) // mkdtemp makes it 0700: the browser's uid must read it, or Chromium silently runs without policies
   mkdirSync(join(dir, 'policies', 'managed'), { recursive: true, mode: 0o755 })
   mkdirSync(join(dir, 'policies', 'recommended'), { mode: 0o755 })
   const prefs = join(CHROMIUM_ETC, 'master_preferences')
-  if (existsSync(prefs)) copyFileSync(prefs, join(dir, 'master_preferences'))
+  if (existsSync(prefs)) { copyFileSync(prefs, join(dir, 'master_preferences')); chmodSync(join(dir, 'master_preferences'), 0o644) }
   writeFileSync(join(dir, 'policies', 'managed', 'hedge.json'), JSON.stringify(policies, null, 2), { mode: 0o644 })
   return dir
 }
@@ -98,4 +100,33 @@ export function writeDownloadPreferences (profileDir: string, downloadDir: strin
   const file = join(dflt, 'Preferences')
   writeFileSync(file, JSON.stringify(prefs), { mode: 0o600 })
   if (owner !== null) { chownSync(dflt, owner.uid, owner.gid); chownSync(file, owner.uid, owner.gid) }
+}
+
+/**
+ * Fail closed: Chromium ignores a policy file it cannot read, silently. After each start of
+ * a browser with managed policies, a throwaway tab must find chrome://version blocked, or the
+ * start counts as failed.
+ */
+export async function verifyPoliciesApplied (httpUrl: string, timeoutMs = 15_000): Promise<void> {
+  const version = await (await fetch(`${httpUrl}/json/version`, { signal: AbortSignal.timeout(timeoutMs) })).json() as { webSocketDebuggerUrl: string }
+  const ws = new WebSocket(version.webSocketDebuggerUrl, { perMessageDeflate: false, handshakeTimeout: timeoutMs })
+  const timer = setTimeout(() => { ws.terminate() }, timeoutMs)
+  try {
+    await new Promise<void>((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); ws.once('close', () => { reject(new Error('closed')) }) })
+    let nextId = 1
+    const pending = new Map<number, (m: { result?: any, error?: { message: string } }) => void>()
+    ws.on('message', d => { try { const m = JSON.parse(d.toString()); if (typeof m.id === 'number') pending.get(m.id)?.(m) } catch { /* not ours */ } })
+    const call = (method: string, params: object, sessionId?: string): Promise<any> => new Promise((resolve, reject) => {
+      const id = nextId++
+      pending.set(id, m => { m.error !== undefined ? reject(new Error(`${method}: ${m.error.message}`)) : resolve(m.result) })
+      ws.once('close', () => { reject(new Error(`${method}: socket closed`)) })
+      ws.send(JSON.stringify({ id, method, params, ...(sessionId !== undefined ? { sessionId } : {}) }))
+    })
+    const { targetId } = await call('Target.createTarget', { url: 'about:blank', background: true })
+    try {
+      const { sessionId } = await call('Target.attachToTarget', { targetId, flatten: true })
+      const nav = await call('Page.navigate', { url: 'chrome://version' }, sessionId)
+      if (nav.errorText !== 'net::ERR_BLOCKED_BY_ADMINISTRATOR') throw new Error(`managed policies not in effect (chrome://version: ${String(nav.errorText ?? 'loaded')})`)
+    } finally { await call('Target.closeTarget', { targetId }).catch(() => undefined) }
+  } finally { clearTimeout(timer); ws.terminate() }
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { keepOneTab, type TabKeeper } from './chromium-tab-keeper.ts'
-import { inPolicyNamespace, makePolicyRoot, writeDownloadPreferences } from './chromium-hardening.ts'
+import { inPolicyNamespace, makePolicyRoot, verifyPoliciesApplied, writeDownloadPreferences } from './chromium-hardening.ts'
 import { killTree, pidsWithArg, signalGroup } from './process-group.ts'
 import { silentLogger, type Logger } from '../logger.ts'
 import { httpOk, waitUntil } from '../util/wait.ts'
@@ -156,6 +156,7 @@ export class ChromiumSupervisor extends EventEmitter {
       throw new Error(`chromium exited during start (code ${String(code)}, signal ${String(signal)})`)
     })])
     if (this.child !== child || this.stopping) return
+    if (this.policyRoot !== undefined) await verifyPoliciesApplied(this.url)
     this.tabs = await keepOneTab(this.url, this.log, { keepAlive: this.opts.keepAlive ?? true })
     this.log.info({ event: 'chromium.ready', pid: child.pid, port: this.port, restarts: this.restarts }, 'chromium ready')
   }
