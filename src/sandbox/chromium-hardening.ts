@@ -39,6 +39,11 @@ export const HEDGED_POLICIES: Readonly<Record<string, unknown>> = Object.freeze(
   // WebUI, DevTools frontends, file:// — blocked pages render an error page with no bindings;
   // the DevTools window that Ctrl+Shift+J / F12 would open is not created at all.
   URLBlocklist: ['chrome://*', 'devtools://*', 'chrome-untrusted://*', 'chrome-search://*', 'chrome-extension://*', 'file://*'],
+  // The headless browser's own omnibox popup (two browser_ui targets present at start): blocked,
+  // Chromium re-labels them type "page" holding an error page, and clients that take "the
+  // first page" (Puppeteer's pages(), a raw observer) pick one and hang on a screenshot.
+  // Allowed, they stay browser_ui as in the documented shape (the gateway refuses those).
+  URLAllowlist: ['chrome://omnibox-popup.top-chrome'],
   WebRtcIPHandling: 'disable_non_proxied_udp',
   ExtensionInstallBlocklist: ['*'],
   BrowserSignin: 0,

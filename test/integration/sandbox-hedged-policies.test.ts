@@ -48,6 +48,11 @@ t.test('policies bind over /etc/chromium for the hedged browser only', skip, asy
   const hp = await firstPage(h); const dp = await firstPage(d)
   await h.send('Page.bringToFront', {}, hp.sessionId); await d.send('Page.bringToFront', {}, dp.sessionId)
 
+  await t.test('no chrome:// target poses as a page (clients take the first page they see)', async t => {
+    const { targetInfos } = await h.send<{ targetInfos: Array<{ type: string, url: string }> }>('Target.getTargets')
+    t.same(targetInfos.filter(ti => ti.type === 'page' && !ti.url.startsWith('about:')).map(ti => ti.url), [], 'only about:blank pages at start')
+  })
+
   await t.test('DevTools accelerators', async t => {
     await press(d, dp.sessionId, ACCELERATORS['Ctrl+Shift+J']!)
     await waitUntil('a devtools:// target in the documented browser', async () => (await devtoolsTargets(d)).length > 0, 15_000)
