@@ -2,7 +2,7 @@
 // line here): extra switches, managed policies applied to this one browser only (a private
 // mount namespace binds a hedge-owned directory over /etc/chromium), and a profile whose
 // default download folder is the workspace's output/. The documented baseline uses none of it.
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -76,6 +76,14 @@ export function makePolicyRoot (policies: Readonly<Record<string, unknown>>): st
   if (existsSync(prefs)) { copyFileSync(prefs, join(dir, 'master_preferences')); chmodSync(join(dir, 'master_preferences'), 0o644) }
   writeFileSync(join(dir, 'policies', 'managed', 'hedge.json'), JSON.stringify(policies, null, 2), { mode: 0o644 })
   return dir
+}
+
+/** Whether this process may create a mount namespace and bind-mount (CAP_SYS_ADMIN, bit 21). */
+export function canMountNamespace (): boolean {
+  try {
+    const hex = /^CapEff:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]
+    return hex !== undefined && (BigInt(`0x${hex}`) & (1n << 21n)) !== 0n
+  } catch { return false }
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { keepOneTab, type TabKeeper } from './chromium-tab-keeper.ts'
-import { inPolicyNamespace, makePolicyRoot, verifyPoliciesApplied, writeDownloadPreferences } from './chromium-hardening.ts'
+import { canMountNamespace, inPolicyNamespace, makePolicyRoot, verifyPoliciesApplied, writeDownloadPreferences } from './chromium-hardening.ts'
 import { killTree, pidsWithArg, signalGroup } from './process-group.ts'
 import { silentLogger, type Logger } from '../logger.ts'
 import { httpOk, waitUntil } from '../util/wait.ts'
@@ -88,9 +88,9 @@ export class ChromiumSupervisor extends EventEmitter {
     // database lives there) and TMPDIR (Chromium's singleton socket dir).
     this.root = mkdtempSync(join(tmpdir(), 'hedge-chromium-'))
     this.dirs = { profile: join(this.root, 'profile'), home: join(this.root, 'home'), tmp: join(this.root, 'tmp') }
-    if (opts.managedPolicies !== undefined && process.getuid?.() !== 0) {
+    if (opts.managedPolicies !== undefined && (process.getuid?.() !== 0 || !canMountNamespace())) {
       rmSync(this.root, { recursive: true, force: true })
-      throw new Error('chromium: managedPolicies need a root launcher (a private mount namespace binds them over /etc/chromium)')
+      throw new Error('chromium: managedPolicies need a root launcher with CAP_SYS_ADMIN (a private mount namespace binds them over /etc/chromium; see docs/chromium-hardening.md)')
     }
     this.makeDirs()
     if (opts.agent !== null) chownSync(this.root, opts.agent.uid, opts.agent.gid)
