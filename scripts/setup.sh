@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(chromium python3-fastapi python3-uvicorn python3-jupyter-client python3-ipykernel util-linux e2fsprogs iproute2)
+PKGS=(chromium python3-fastapi python3-uvicorn python3-jupyter-client python3-ipykernel util-linux e2fsprogs iproute2 acl)
 PY=/usr/bin/python3   # Debian's interpreter: the packages above belong to it, not to whatever python3 is first on PATH
 
 missing=()
@@ -34,8 +34,13 @@ fi
 }
 
 # The agent's processes (kernel, Chromium) run as this user when the launcher is root.
-if [ "$(id -u)" = 0 ] && ! id hedge-agent >/dev/null 2>&1; then
-  useradd --system --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin hedge-agent
+# The hedged shape runs Chromium as hedge-browser instead; both share output/ through the
+# hedge-work group (docs/separate-identities.md).
+if [ "$(id -u)" = 0 ]; then
+  for u in hedge-agent hedge-browser; do
+    id "$u" >/dev/null 2>&1 || useradd --system --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin "$u"
+  done
+  getent group hedge-work >/dev/null || groupadd --system hedge-work
 fi
 
 # npm dependencies: install when absent or when the lock file changed since the last install.

@@ -54,6 +54,7 @@ export const command: Command = {
       cdpPort: port(p, 'sandbox-cdp-port') ?? 9223,
       ...(ws !== undefined ? { workspace: ws } : {}),
       ...(sockDir !== undefined ? { kernelUds: join(sockDir, 'kernel.sock'), forwarder: false } : {}),
+      ...(hedgedShape ? { identities: 'separate' as const, browserHardening: 'hedged' as const } : {}),
       logger,
     })
     try {

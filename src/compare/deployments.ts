@@ -104,6 +104,7 @@ export async function startDeployment (spec: DeploymentSpec, fx: Fixtures, logge
       forwarder: documented,
       ...(sockDir !== undefined ? { kernelUds: join(sockDir, 'kernel.sock') } : {}),
       ...(guard !== undefined ? { egressProxy: guard.url } : {}),
+      ...(egressOn ? { identities: 'separate' as const, browserHardening: 'hedged' as const } : {}), // the hedged sandbox shape
     })
     stops.push(() => sandbox.stop())
     const internals = {

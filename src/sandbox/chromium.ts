@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { keepOneTab, type TabKeeper } from './chromium-tab-keeper.ts'
+import { canMountNamespace, inPolicyNamespace, makePolicyRoot, verifyPoliciesApplied, writeDownloadPreferences } from './chromium-hardening.ts'
 import { killTree, pidsWithArg, signalGroup } from './process-group.ts'
 import { silentLogger, type Logger } from '../logger.ts'
 import { httpOk, waitUntil } from '../util/wait.ts'
@@ -33,6 +34,12 @@ export interface ChromiumOptions {
   readyTimeoutMs?: number
   /** false: a running Chromium does not by itself keep the Node process alive (tests); a pending restart still does. Default true. */
   keepAlive?: boolean
+  /** Hedged shape: wipe profile, HOME and TMPDIR before every (re)start, so nothing planted survives a crash. */
+  freshProfile?: boolean
+  /** Hedged shape: the profile's default download folder (Default/Preferences written before each start). */
+  downloadDir?: string
+  /** Hedged shape (root only): managed policies for this browser alone (chromium-hardening.ts). */
+  managedPolicies?: Readonly<Record<string, unknown>>
 }
 
 /** Backoff between restarts: 250 ms doubling to 8 s, reset after 30 s of stable running. */
@@ -70,6 +77,8 @@ export class ChromiumSupervisor extends EventEmitter {
   /** The supervisor's private temp tree (profile, HOME, TMPDIR); removed by stop(). */
   readonly root: string
   private readonly dirs: { profile: string, home: string, tmp: string }
+  /** Root-owned stand-in for /etc/chromium when managedPolicies is set; removed by stop(). */
+  private readonly policyRoot: string | undefined
 
   constructor (private readonly opts: ChromiumOptions) {
     super()
@@ -79,8 +88,13 @@ export class ChromiumSupervisor extends EventEmitter {
     // database lives there) and TMPDIR (Chromium's singleton socket dir).
     this.root = mkdtempSync(join(tmpdir(), 'hedge-chromium-'))
     this.dirs = { profile: join(this.root, 'profile'), home: join(this.root, 'home'), tmp: join(this.root, 'tmp') }
-    for (const d of Object.values(this.dirs)) mkdirSync(d, { mode: 0o700 })
-    if (opts.agent !== null) for (const d of [this.root, ...Object.values(this.dirs)]) chownSync(d, opts.agent.uid, opts.agent.gid)
+    if (opts.managedPolicies !== undefined && (process.getuid?.() !== 0 || !canMountNamespace())) {
+      rmSync(this.root, { recursive: true, force: true })
+      throw new Error('chromium: managedPolicies need a root launcher with CAP_SYS_ADMIN (a private mount namespace binds them over /etc/chromium; see docs/chromium-hardening.md)')
+    }
+    this.makeDirs()
+    if (opts.agent !== null) chownSync(this.root, opts.agent.uid, opts.agent.gid)
+    this.policyRoot = opts.managedPolicies !== undefined ? makePolicyRoot(opts.managedPolicies) : undefined
     process.on('exit', this.onProcessExit)
   }
 
@@ -93,13 +107,25 @@ export class ChromiumSupervisor extends EventEmitter {
     return once(this, 'restart').then(([n]) => n as number).finally(() => { clearInterval(hold) })
   }
 
+  /** Profile, HOME and TMPDIR: 0700, owned by whoever Chromium runs as (wiped first when fresh). */
+  private makeDirs (): void {
+    for (const d of Object.values(this.dirs)) {
+      if (this.opts.freshProfile === true) rmSync(d, { recursive: true, force: true })
+      mkdirSync(d, { mode: 0o700, recursive: true })
+      if (this.opts.agent !== null) chownSync(d, this.opts.agent.uid, this.opts.agent.gid)
+    }
+  }
+
   /** Launch and wait until /json/version answers. */
   async start (): Promise<void> {
     if (this.stopping) throw new Error('chromium supervisor stopped')
+    if (this.opts.freshProfile === true && this.child !== undefined) this.makeDirs() // a restart: the old tree is dead (killTree)
     rmSync(join(this.dirs.profile, 'DevToolsActivePort'), { force: true })
     for (const f of ['SingletonLock', 'SingletonSocket', 'SingletonCookie']) rmSync(join(this.dirs.profile, f), { force: true })
+    if (this.opts.downloadDir !== undefined) writeDownloadPreferences(this.dirs.profile, this.opts.downloadDir, this.opts.agent)
     const args = chromiumArgs({ ...this.opts, port: this.port, headless: this.opts.headless ?? true, userDataDir: this.dirs.profile })
-    const cmd = diesWithParent('SIGKILL', asAgent(this.opts.agent, this.opts.executable ?? CHROMIUM_PATH, args))
+    const asUser = diesWithParent('SIGKILL', asAgent(this.opts.agent, this.opts.executable ?? CHROMIUM_PATH, args))
+    const cmd = this.policyRoot !== undefined ? inPolicyNamespace(this.policyRoot, asUser) : asUser
     // A minimal environment: the agent's browser inherits none of the launcher's secrets.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dirs.home, TMPDIR: this.dirs.tmp, LANG: 'C.UTF-8' }
     if (this.opts.headless === false && process.env.DISPLAY !== undefined) env.DISPLAY = process.env.DISPLAY
@@ -130,6 +156,7 @@ export class ChromiumSupervisor extends EventEmitter {
       throw new Error(`chromium exited during start (code ${String(code)}, signal ${String(signal)})`)
     })])
     if (this.child !== child || this.stopping) return
+    if (this.policyRoot !== undefined) await verifyPoliciesApplied(this.url)
     this.tabs = await keepOneTab(this.url, this.log, { keepAlive: this.opts.keepAlive ?? true })
     this.log.info({ event: 'chromium.ready', pid: child.pid, port: this.port, restarts: this.restarts }, 'chromium ready')
   }
@@ -174,6 +201,7 @@ export class ChromiumSupervisor extends EventEmitter {
       if (child?.pid !== undefined) await killTree(child.pid, this.root)
     } finally {
       rmSync(this.root, { recursive: true, force: true })
+      if (this.policyRoot !== undefined) rmSync(this.policyRoot, { recursive: true, force: true })
     }
     this.log.info({ event: 'chromium.stopped' }, 'chromium stopped')
   }
@@ -184,6 +212,7 @@ export class ChromiumSupervisor extends EventEmitter {
     if (pid !== undefined) signalGroup(pid, 'SIGKILL')
     for (const stray of pidsWithArg(this.root)) { try { process.kill(stray, 'SIGKILL') } catch { /* gone */ } }
     try { rmSync(this.root, { recursive: true, force: true }) } catch { /* best effort */ }
+    if (this.policyRoot !== undefined) try { rmSync(this.policyRoot, { recursive: true, force: true }) } catch { /* best effort */ }
   }
 }
 

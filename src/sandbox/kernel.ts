@@ -2,7 +2,7 @@
 // It runs in its own process group (spawned detached); stop() signals the group, waits, and
 // then sweeps up the kernel, which jupyter_client starts in a session of its own.
 import { spawn } from 'node:child_process'
-import { chmod, chown, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -26,6 +26,12 @@ export interface KernelServerOptions {
   /** Extra environment for the server and its kernel (the parent's environment is NOT inherited). */
   env?: Record<string, string>
   startTimeoutMs?: number // default 60 s
+  /**
+   * Hedged shape (docs/separate-identities.md): no user site-packages (PYTHONNOUSERSITE=1),
+   * IPYTHONDIR and TMPDIR inside the agent's private 0700 home, so nothing another uid can
+   * write is ever imported or run at kernel start. The documented baseline leaves them default.
+   */
+  hardened?: boolean
 }
 
 export interface KernelServer {
@@ -84,13 +90,21 @@ export async function startKernelServer (opts: KernelServerOptions): Promise<Ker
   const homeDir = await mkdtemp(join(tmpdir(), 'hedge-kernel-home-'))
   await chmod(homeDir, 0o700)
   if (agent !== null) await chown(homeDir, agent.uid, agent.gid)
+  const hardenedEnv: Record<string, string> = {}
+  if (opts.hardened === true) {
+    for (const d of ['.ipython', 'tmp']) {
+      await mkdir(join(homeDir, d), { mode: 0o700 })
+      if (agent !== null) await chown(join(homeDir, d), agent.uid, agent.gid)
+    }
+    Object.assign(hardenedEnv, { PYTHONNOUSERSITE: '1', IPYTHONDIR: join(homeDir, '.ipython'), TMPDIR: join(homeDir, 'tmp') })
+  }
   const listen = opts.uds !== undefined ? ['--uds', opts.uds] : ['--host', opts.host ?? '127.0.0.1', '--port', String(opts.port ?? 0)]
   // SIGTERM, not SIGKILL: the server's handler then shuts its kernel down (the kernel runs in a session of its own).
   const { command, args } = diesWithParent('SIGTERM', asAgent(agent, PYTHON, [KERNEL_SERVER_SCRIPT, '--workspace', root, ...listen]))
   const env = {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     LANG: 'C.UTF-8', HOME: homeDir, JUPYTER_RUNTIME_DIR: join(homeDir, 'runtime'),
-    PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...opts.env,
+    PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1', ...hardenedEnv, ...opts.env,
   }
   const child = spawn(command, args, { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
   const spawnError = new Promise<Error>(resolve => child.once('error', resolve))

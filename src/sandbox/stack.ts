@@ -3,10 +3,16 @@
 //   documented: kernel on TCP, forwarder on, Chromium straight to the network;
 //   hedged:     kernel on a unix socket only the gateway can open, no forwarder, Chromium
 //               through the egress guard (--proxy-server, loopback not bypassed).
+// Two further options belong to the hedged shape and default to the documented behaviour:
+//   identities: 'separate'    kernel as hedge-agent, Chromium as hedge-browser; they share only
+//                             output/ (group hedge-work) and upload/ (read-only): docs/separate-identities.md
+//   browserHardening: 'hedged' fresh profile per start, downloads into output/, WebRTC UDP only
+//                             via the proxy, managed policies: docs/chromium-hardening.md
 import { mkdtemp, rm, chmod, chown } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { agentIdentity } from './agent-user.ts'
+import { agentIdentity, separateIdentities, type AgentIdentity } from './agent-user.ts'
+import { HEDGED_CHROMIUM_ARGS, HEDGED_POLICIES } from './chromium-hardening.ts'
 import { createWorkspace, DEFAULT_WORKSPACE_ROOT, type Workspace } from './workspace.ts'
 import { startKernelServer, type KernelServer } from './kernel.ts'
 import { startChromium, type ChromiumSupervisor } from './chromium.ts'
@@ -26,6 +32,10 @@ export interface SandboxOptions {
   forwarder?: boolean
   /** Hedged shape: Chromium's --proxy-server (the egress guard). */
   egressProxy?: string
+  /** 'shared' (default, the documented single uid) or 'separate' (hedged: needs root). */
+  identities?: 'shared' | 'separate'
+  /** 'off' (default, documented) or 'hedged' (needs root for the managed policies). */
+  browserHardening?: 'off' | 'hedged'
   logger: Logger
 }
 
@@ -38,7 +48,10 @@ export interface Sandbox {
 }
 
 export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
-  const agent = agentIdentity()
+  const separate = o.identities === 'separate' ? separateIdentities() : null
+  const agent: AgentIdentity | null = separate?.agent ?? agentIdentity()
+  const browser: AgentIdentity | null = separate?.browser ?? agent
+  const hardened = o.browserHardening === 'hedged'
   const host = o.host ?? '127.0.0.1'
   const stops: Array<() => Promise<void>> = []
   const stopAll = async (): Promise<void> => { for (const s of stops.splice(0).reverse()) await s().catch(err => { o.logger.warn({ err }, 'stop failed') }) }
@@ -52,7 +65,7 @@ export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
         stops.push(() => rm(made, { recursive: true, force: true }))
       }
     }
-    const workspace = await createWorkspace({ root, agent, logger: o.logger })
+    const workspace = await createWorkspace({ root, agent, logger: o.logger, ...(separate !== null ? { sharedGroup: separate.workGid } : {}) })
     stops.push(() => workspace.dispose())
 
     let sockDir: string | undefined
@@ -64,8 +77,12 @@ export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
     }
     // Started side by side; whichever started is registered for stopping even if the other failed.
     const [k, c] = await Promise.allSettled([
-      startKernelServer({ workspace, host, port: o.kernelPort ?? 8888, ...(o.kernelUds !== undefined ? { uds: o.kernelUds } : {}), agent, logger: o.logger }),
-      startChromium({ port: o.chromiumPort ?? 9222, headless: o.headless ?? true, agent, logger: o.logger, ...(o.egressProxy !== undefined ? { proxyServer: o.egressProxy } : {}) }),
+      startKernelServer({ workspace, host, port: o.kernelPort ?? 8888, ...(o.kernelUds !== undefined ? { uds: o.kernelUds } : {}), agent, logger: o.logger, hardened: separate !== null }),
+      startChromium({
+        port: o.chromiumPort ?? 9222, headless: o.headless ?? true, agent: browser, logger: o.logger,
+        ...(o.egressProxy !== undefined ? { proxyServer: o.egressProxy } : {}),
+        ...(hardened ? { freshProfile: true, downloadDir: workspace.output, managedPolicies: HEDGED_POLICIES, extraArgs: HEDGED_CHROMIUM_ARGS } : {}),
+      }),
     ])
     if (k.status === 'fulfilled') stops.push(() => k.value.stop())
     if (c.status === 'fulfilled') stops.push(() => c.value.stop())

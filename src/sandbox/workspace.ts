@@ -10,6 +10,11 @@
 //                     creates later is undeletable but rewritable until sealStore() marks it.
 //  not root  plain modes only (upload/ 0555); the agent is the owner and could chmod it back.
 //
+// With `sharedGroup` (the hedged shape's separate identities, docs/separate-identities.md):
+//            output/  agent:hedge-work 2770 plus a default ACL (group rwx, others none), so what
+//                     the browser downloads the kernel can read, rewrite and delete, and back
+//            .store/  0700: the browser's uid cannot even read it
+//
 // dispose() undoes mounts and flags so the tree can be removed (tests must never leave mounts behind).
 import { execFile } from 'node:child_process'
 import { constants } from 'node:fs'
@@ -29,6 +34,9 @@ export interface WorkspaceEnforcement {
   readonly storeAppendOnly: 'chattr' | 'none'
 }
 
+/** How output/ is shared with `sharedGroup` ('none' when no group was asked for). */
+export type OutputSharing = 'default-acl' | 'setgid' | 'none'
+
 export interface WorkspaceOptions {
   /** Workspace root (default /mnt/okcomputer). Made root-owned 0755 when root, so the agent can only write inside its zones. */
   root?: string
@@ -38,6 +46,8 @@ export interface WorkspaceOptions {
   storeFiles?: readonly string[]
   /** Try a read-only bind mount on upload/ when root (default true). */
   bindMount?: boolean
+  /** Hedged shape (root only): output/ shared with this group (hedge-work), .store/ closed to others. */
+  sharedGroup?: number
   logger?: Logger
 }
 
@@ -48,6 +58,7 @@ export interface Workspace {
   readonly store: string
   readonly agent: AgentIdentity | null
   readonly enforced: WorkspaceEnforcement
+  readonly outputShared: OutputSharing
   /** Honest caveats about what the enforcement does not cover on this machine. */
   readonly notes: readonly string[]
   /** Put a file into upload/ (the launcher's way in; briefly remounts read-write when bind-mounted). */
@@ -101,8 +112,18 @@ export async function createWorkspace (opts: WorkspaceOptions = {}): Promise<Wor
   for (const d of [upload, output, store]) { await mkdir(d, { recursive: true }); await realDir(d) }
   if (isRoot) { await chown(root, 0, 0); await chown(upload, 0, 0) }
   await chmod(root, 0o755)
-  await owner(output); await chmod(output, 0o755)
-  await owner(store); await chmod(store, 0o755)
+  let outputShared: OutputSharing = 'none'
+  if (opts.sharedGroup !== undefined) {
+    if (!isRoot || agent === null) throw new Error('workspace: sharedGroup needs root and an agent identity')
+    await chown(output, agent.uid, opts.sharedGroup); await chmod(output, 0o2770)
+    // the default ACL stands in for both processes' umask inside output/ (files come out group-writable)
+    outputShared = await tryRun(log, 'setfacl', ['-d', '-m', 'u::rwx,g::rwx,o::---', output]) ? 'default-acl' : 'setgid'
+    if (outputShared === 'setgid') notes.push('setfacl unavailable: output/ is setgid hedge-work but files keep their creator\'s umask (the other side can delete, not rewrite)')
+  } else {
+    await owner(output); await chmod(output, 0o755)
+    if (isRoot) await tryRun(log, 'setfacl', ['-k', output]) // a hedged run's default ACL does not outlive it
+  }
+  await owner(store); await chmod(store, opts.sharedGroup !== undefined ? 0o700 : 0o755)
   for (const name of opts.storeFiles ?? ['log']) {
     const f = resolve(store, name)
     if (!f.startsWith(store + sep)) throw new Error(`store file escapes .store/: ${name}`)
@@ -190,5 +211,5 @@ export async function createWorkspace (opts: WorkspaceOptions = {}): Promise<Wor
 
   const enforced: WorkspaceEnforcement = { uploadReadOnly: mounted ? 'bind-mount' : 'permissions', storeAppendOnly: appendOnly ? 'chattr' : 'none' }
   log.debug({ root, enforced }, 'workspace ready')
-  return Object.freeze({ root, upload, output, store, agent, enforced, notes: Object.freeze(notes), writeUpload, sealStore: seal, dispose })
+  return Object.freeze({ root, upload, output, store, agent, enforced, outputShared, notes: Object.freeze(notes), writeUpload, sealStore: seal, dispose })
 }
