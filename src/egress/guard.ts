@@ -12,6 +12,7 @@ import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Logger } from '../logger.ts'
 import { metrics } from '../metrics.ts'
 import { compileEgressPolicy, type EgressTarget } from './decide.ts'
+import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
 
 export type Resolver = (host: string) => Promise<string[]>
 export const systemResolver: Resolver = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
@@ -90,6 +91,8 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
       res.writeHead(r.status, { 'content-type': 'text/html', 'x-hedge-deny': r.rule }).end(page(r.status, r.rule))
     })
   })
+
+  guardListener(server, listenerLimitsFromPolicy(cp.policy.listen.connections), logger, 'egress')
 
   const tunnels = new Set<Duplex>() // CONNECT sockets leave the server's bookkeeping: close() ends them here
   server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => {

@@ -18,6 +18,7 @@ import { corsPreflight, rewriteResponseHeaders } from './cors.ts'
 import { redactKernelSecrets } from './redact.ts'
 import { sendError } from './reply-error.ts'
 import { createUpstream, endToEndHeaders, endToEndResponseHeaders, forward } from './forward.ts'
+import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
 
 export interface KernelFrontOptions {
   compiled: CompiledPolicy
@@ -47,6 +48,8 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
   })
   // Every body arrives as raw bytes: the body layer decides and re-serialises; with the
   // layer off the bytes pass unchanged (the baseline is byte-for-byte transparent).
+  // Silent sockets, slowloris, connection caps (before listen: node arms its sweep then).
+  guardListener(app.server, listenerLimitsFromPolicy(cp.policy.listen.connections), logger, 'kernel')
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
   const upstream = createUpstream(o.upstream)

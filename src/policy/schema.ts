@@ -110,6 +110,17 @@ const Egress = Type.Object({
   ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: [80, 443], ...d('Destination ports allowed (besides explicit `allow` entries).') }),
 }, { additionalProperties: false, default: {} })
 
+// --- listener bounds (issue 9, item 8): src/net/listener-limits.ts applies these to every listener
+const ListenConnections = Type.Object({
+  headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000, ...d('A connection must send complete request headers (and finish its TLS handshake) within this time of being accepted, or it is closed: silent sockets and slowloris headers.') }),
+  requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, ...d('A request, headers and body, must be received within this time (slow bodies). At least `headersTimeoutMs`.') }),
+  keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, ...d('An idle keep-alive connection is closed after this time.') }),
+  maxConnections: Type.Integer({ minimum: 1, maximum: 100_000, default: 1024, ...d('Connections open at once on each listener (kernel, CDP, admin, egress); more are closed at once.') }),
+  maxConnectionsPerSource: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, ...d('Connections open at once from one source address on each listener; more are closed at once. Behind a proxy or NAT every client shares one address.') }),
+  nofile: Type.Integer({ minimum: 0, maximum: 1_048_576, default: 65_536, ...d('RLIMIT_NOFILE the gateway tries to raise itself to at start (the hard limit needs CAP_SYS_RESOURCE; otherwise it keeps what it has and logs it); 0 leaves it alone.') }),
+}, { additionalProperties: false, default: {}, ...d('Bounds on connections, per listener.') })
+// --- end listener bounds
+
 const Listen = Type.Object({
   host: Type.String({ default: '127.0.0.1', ...d('Address the gateway listens on (0.0.0.0 in a container).') }),
   kernelPort: Type.Integer({ minimum: 0, maximum: 65535, default: 18888 }),
@@ -118,6 +129,7 @@ const Listen = Type.Object({
   egressPort: Type.Integer({ minimum: 0, maximum: 65535, default: 13128 }),
   tlsCert: Type.Optional(Type.String({ minLength: 1, ...d('PEM certificate: serve HTTPS/WSS on the kernel and CDP listeners (certs/make-dev-cert.sh makes a development one).') })),
   tlsKey: Type.Optional(Type.String({ minLength: 1, ...d('PEM private key for `tlsCert` (both or neither).') })),
+  connections: ListenConnections,
 }, { additionalProperties: false, default: {} })
 
 export const PolicySchema = Type.Object({
