@@ -89,7 +89,7 @@ const Cdp = Type.Object({
   urls: Type.Object({
     schemes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9+.-]*$' }), { default: ['http', 'https'], ...d('Schemes allowed for navigation and new targets.') }),
     allowAboutBlank: Type.Boolean({ default: true }),
-    denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast'], ...d('Address classes refused as URL hosts (IP literals and localhost names; DNS names are the egress guard\'s job).') }),
+    denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'], ...d('Address classes refused as URL hosts (IP literals and localhost names; DNS names are the egress guard\'s job).') }),
     allowHosts: Type.Array(Type.String(), { default: [], ...d('`host`, `host:port` or `*.suffix` that override the denies (e.g. a test fixture on `127.0.0.1:PORT`).') }),
     denyHosts: Type.Array(Type.String(), { default: [] }),
   }, { additionalProperties: false, default: {}, ...d('URL rules for Page.navigate, Target.createTarget, navigateToHistoryEntry, Fetch.continueRequest and /json/new.') }),
@@ -104,7 +104,7 @@ const Cdp = Type.Object({
 }, { additionalProperties: false, default: {} })
 
 const Egress = Type.Object({
-  denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast'], ...d('Destination classes refused after DNS resolution.') }),
+  denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'], ...d('Destination classes refused after DNS resolution.') }),
   allow: Type.Array(Type.String(), { default: [], ...d('`host:port` entries opened explicitly (exact), checked before the address classes.') }),
   denyHosts: Type.Array(Type.String(), { default: [], ...d('`host` or `*.suffix` refused by name.') }),
   ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: [80, 443], ...d('Destination ports allowed (besides explicit `allow` entries).') }),
