@@ -73,7 +73,7 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
 
     let cdpPort: number | undefined
     if (cfg.cdpUpstream !== undefined) {
-      const tickets = new TicketStore({ ttlSeconds: policy.auth.ticketTtlSeconds })
+      const tickets = new TicketStore({ ttlSeconds: policy.auth.ticketTtlSeconds, maxPerPrincipal: policy.auth.ticketsPerPrincipal, maxEntries: policy.auth.maxTickets })
       const filter = compileCdpFilter(policy.cdp, cfg.workspace)
       const cdp = createCdpFront({
         compiled, filter, upstream: cfg.cdpUpstream, verifier, tickets, logger,

@@ -43,6 +43,10 @@ const Auth = Type.Object({
   clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5, ...d('Allowed clock skew for `exp` and `nbf`.') }),
   cacheSize: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, ...d('Verified tokens kept (by whole token, until expiry) so the repeat case skips verification; 0 disables.') }),
   ticketTtlSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 30, ...d('Lifetime of single-use CDP tickets placed in rewritten WebSocket URLs.') }),
+  // --- ticket quotas (issue 9, item 9)
+  ticketsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, ...d('Live CDP tickets one token may hold; issuing more evicts only its own oldest.') }),
+  maxTickets: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, ...d('Live CDP tickets in all; when full of live tickets, discovery answers 503 HEDGE_TICKETS_EXHAUSTED rather than evicting another client\'s.') }),
+  // --- end ticket quotas
 }, { additionalProperties: false, default: {}, ...d('Token verification.') })
 
 const Hosts = Type.Object({
