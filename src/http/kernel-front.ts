@@ -53,7 +53,7 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
   const upstream = createUpstream(o.upstream)
-  app.addHook('onClose', async () => { upstream.agent.destroy() })
+  app.addHook('onClose', async () => { upstream.agent.destroy(); upstream.fresh.destroy() })
 
   const trusted = new Set(cp.policy.hosts.trustedProxies)
 
@@ -115,7 +115,10 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
     }
     let res
     try {
-      res = await forward(upstream, { method: raw.method ?? 'GET', target: url, headers, body: body?.bytes, timeoutMs: cp.policy.kernel.upstreamTimeoutMs })
+      res = await forward(upstream, {
+        method: raw.method ?? 'GET', target: url, headers, body: body?.bytes, timeoutMs: cp.policy.kernel.upstreamTimeoutMs,
+        onRetry: code => { logger.info({ event: 'upstream-retry', cause: code, method: raw.method, url: redactUrl(url) }, 'reused upstream connection was closed under the request; sent again on a new one') },
+      })
     } catch (err) {
       logger.warn({ event: 'upstream-error', code: (err as HedgeError).code, cause: ((err as Error).cause as { code?: string } | undefined)?.code, url: redactUrl(url) }, 'upstream failed')
       throw err
