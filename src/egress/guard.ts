@@ -108,15 +108,20 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
     const t = { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) }
     target(t).then(ip => {
       const up: Socket = connect({ host: ip, port: t.port, timeout: 10_000 })
+      let established = false
       up.once('connect', () => {
-        up.setTimeout(0)
+        established = true
+        // A tunnel idle in both directions is closed (egress.tunnelIdleTimeoutMs): held tunnels
+        // would otherwise pin descriptors and the browser's per-source slots here forever.
+        up.setTimeout(cp.policy.egress.tunnelIdleTimeoutMs)
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
         if (head.length > 0) up.write(head)
         up.pipe(client)
         client.pipe(up)
       })
       up.on('timeout', () => { up.destroy() })
-      up.on('error', () => { client.end('HTTP/1.1 502 Bad Gateway\r\nX-Hedge-Code: HEDGE_UPSTREAM_UNAVAILABLE\r\nConnection: close\r\n\r\n') })
+      up.on('error', () => { if (!established) client.end('HTTP/1.1 502 Bad Gateway\r\nX-Hedge-Code: HEDGE_UPSTREAM_UNAVAILABLE\r\nConnection: close\r\n\r\n') })
+      up.on('close', () => { if (established) client.destroy() })
       client.on('close', () => { up.destroy() })
     }).catch((err: unknown) => {
       const r = refuse(t, err)

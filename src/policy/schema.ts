@@ -112,6 +112,7 @@ const Egress = Type.Object({
   allow: Type.Array(Type.String(), { default: [], ...d('`host:port` entries opened explicitly (exact), checked before the address classes.') }),
   denyHosts: Type.Array(Type.String(), { default: [], ...d('`host` or `*.suffix` refused by name.') }),
   ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: [80, 443], ...d('Destination ports allowed (besides explicit `allow` entries).') }),
+  tunnelIdleTimeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, ...d('A CONNECT tunnel (HTTPS, WebSocket) with no traffic either way for this long is closed.') }), // issue 9, item 8
 }, { additionalProperties: false, default: {} })
 
 // --- listener bounds (issue 9, item 8): src/net/listener-limits.ts applies these to every listener
