@@ -22,8 +22,9 @@ export interface Upstream {
 /**
  * Idle time after which the agent drops a pooled socket. The documented kernel server
  * (uvicorn 0.17.6) closes idle keep-alive connections after 5 s; a request written at that
- * moment is reset before uvicorn reads it (→ 502). Dropping ours after 4 s means we never
- * pick a socket the server is about to close, barring an event loop stalled for a second.
+ * moment is reset before uvicorn reads it (→ 502; reproduced by
+ * test/integration/kernel-front-keepalive-race.test.ts). Dropping ours after 4 s means we
+ * never pick a socket the server is about to close, barring an event loop stalled for a second.
  */
 export const UPSTREAM_IDLE_MS = 4_000
 
