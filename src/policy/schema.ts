@@ -63,7 +63,7 @@ const Origins = Type.Object({
 export const RouteRule = Type.Object({
   method: HttpMethod,
   path: Type.String({ pattern: '^/', ...d('Exact canonical path.') }),
-  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('redact')], { default: 'allow', ...d('`redact` forwards and blanks the kernel key in the JSON answer.') }),
+  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('redact')], { default: 'allow', ...d('`redact` forwards and blanks the kernel key (fields named `key`) and nulls `connection_file` in the JSON answer, with copies of either inside other strings.') }),
   scope: Type.Optional({ ...ScopeT, ...d('Scope the token must carry; `public` needs no token.') }),
   body: Type.Optional(Type.Boolean({ ...d('Route takes a JSON body (body layer applies).') })),
 }, { additionalProperties: false })
