@@ -18,6 +18,7 @@ export const ERRORS = {
   HEDGE_AUTH_MISSING: { status: 401, message: 'bearer token required' },
   HEDGE_AUTH_INVALID: { status: 401, message: 'token rejected' },
   HEDGE_TICKET_INVALID: { status: 401, message: 'ticket rejected' },
+  HEDGE_TICKETS_EXHAUSTED: { status: 503, message: 'no CDP tickets available; try again shortly' },
   HEDGE_AUTH_UNAVAILABLE: { status: 503, message: 'token keys unavailable; try again later' },
   HEDGE_SCOPE_MISSING: { status: 403, message: 'token lacks the scope this route needs' },
   HEDGE_ROUTE_DENIED: { status: 403, message: 'route denied by policy' },

@@ -13,6 +13,8 @@ import { compileCdpFilter, type WorkspaceDirs } from './cdp/filter.ts'
 import { createCdpFront } from './cdp/front.ts'
 import { startEgressGuard, type EgressGuard, type Resolver } from './egress/guard.ts'
 import type { Logger } from './logger.ts'
+import { guardListener, listenerLimitsFromPolicy } from './net/listener-limits.ts'
+import { raiseNofile } from './net/nofile.ts'
 
 export interface GatewayConfig {
   policy: Readonly<Policy>
@@ -58,6 +60,9 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
   const scheme = tls ? 'https' : 'http'
   const verifier: Verifier | null = compiled.mode('auth') === 'off' ? null : await createVerifier(policy.auth, { env: cfg.env ?? process.env })
 
+  // four listeners, each connection possibly with an upstream leg
+  raiseNofile(policy.listen.connections.nofile, 8 * policy.listen.connections.maxConnections + 256, logger)
+  const limits = listenerLimitsFromPolicy(policy.listen.connections)
   const closers: Array<() => Promise<void>> = []
   try {
     const tlsFiles = tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}
@@ -68,13 +73,14 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
 
     let cdpPort: number | undefined
     if (cfg.cdpUpstream !== undefined) {
-      const tickets = new TicketStore({ ttlSeconds: policy.auth.ticketTtlSeconds })
+      const tickets = new TicketStore({ ttlSeconds: policy.auth.ticketTtlSeconds, maxPerPrincipal: policy.auth.ticketsPerPrincipal, maxEntries: policy.auth.maxTickets })
       const filter = compileCdpFilter(policy.cdp, cfg.workspace)
       const cdp = createCdpFront({
         compiled, filter, upstream: cfg.cdpUpstream, verifier, tickets, logger,
         ...tlsFiles,
       })
       closers.push(() => cdp.close())
+      guardListener(cdp.server, limits, logger, 'cdp')
       cdpPort = await listenNode(cdp.server, cfg.ports?.cdp ?? policy.listen.cdpPort, host)
     }
 
@@ -87,6 +93,7 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
     const probes: ReadinessProbe[] = [{ name: 'kernel', url: cfg.kernelUpstream.startsWith('unix:') ? `${cfg.kernelUpstream}:/health` : new URL('/health', cfg.kernelUpstream).href }]
     if (cfg.cdpUpstream !== undefined) probes.push({ name: 'cdp', url: new URL('/json/version', cfg.cdpUpstream).href })
     const admin = createAdminServer(probes, logger)
+    guardListener(admin, limits, logger, 'admin')
     closers.push(() => new Promise(resolve => { admin.close(() => { resolve() }); admin.closeAllConnections() }))
     const adminPort = await listenNode(admin, cfg.ports?.admin ?? policy.listen.adminPort, host)
 

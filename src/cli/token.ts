@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { parse, str, oneOf, helpText, UsageError, type FlagSpecs } from './args.ts'
 import { loadPolicy } from '../policy/load.ts'
 import { mintToken, parseTtl } from '../auth/mint.ts'
@@ -8,7 +9,7 @@ const FLAGS: FlagSpecs = {
   scope: { type: 'string', help: `space-separated scopes (${SCOPES.filter(s => s !== 'public').join(', ')})` },
   ttl: { type: 'string', help: 'lifetime: 30s, 15m, 1h, 7d or seconds', default: '15m' },
   aud: { type: 'string', help: 'service the token is for: kernel or cdp (tokens are not interchangeable)', default: 'kernel' },
-  sub: { type: 'string', help: 'subject (who the token identifies)', default: 'hedge-dev' },
+  sub: { type: 'string', help: 'subject (who the token identifies); default: a fresh agent-<random>, so per-subject quotas never lump this token with others' },
   policy: { type: 'string', help: 'policy whose auth settings (issuer, audiences, key) to use', default: 'hedged' },
   key: { type: 'string', help: 'private JWK file from "hedge keys" (asymmetric policies)' },
 }
@@ -29,7 +30,12 @@ export const command: Command = {
     const audience = oneOf(p, 'aud', ['kernel', 'cdp'] as const) ?? 'kernel'
     const policy = loadPolicy(str(p, 'policy') ?? 'hedged')
     const key = str(p, 'key')
-    const token = await mintToken(policy.auth, { audience, scopes: scopes as Scope[], ttlSeconds, subject: str(p, 'sub') ?? 'hedge-dev', ...(key !== undefined ? { privateJwkFile: key } : {}) })
+    // A distinct subject per minted token unless asked (issue 9, item 9): with the development
+    // tokens' subject, a limited token shared their per-subject connection quota and could
+    // take all of it. Every token also has its own random jti (mintToken).
+    const subject = str(p, 'sub') ?? `agent-${randomBytes(6).toString('hex')}`
+    if (subject === '') throw new UsageError('--sub must not be empty')
+    const token = await mintToken(policy.auth, { audience, scopes: scopes as Scope[], ttlSeconds, subject, ...(key !== undefined ? { privateJwkFile: key } : {}) })
     process.stdout.write(token + '\n')
     return 0
   },

@@ -1,6 +1,7 @@
 // The egress decision, pure and in two steps so the proxy can never connect anywhere it
 // did not check: (1) on the name and port as the browser asked; (2) on every address the
 // name resolved to. The proxy then connects to exactly an address from step 2.
+import { networkInterfaces } from 'node:os'
 import type { Policy } from '../policy/schema.ts'
 import { compileAddressPolicy, isLocalhostName, isMetadataName, parseHostLiteral, type AddressClass } from '../net/address-policy.ts'
 
@@ -18,13 +19,60 @@ export interface EgressPolicy {
   checkAddress: (ip: string) => { allowed: boolean, rule: string }
 }
 
+/**
+ * One spelling per address, so an interface address and a resolved/literal one compare:
+ * canonical IPv6 (as the URL parser writes it), IPv4-mapped IPv6 as plain IPv4.
+ */
+export function canonicalIp (ip: string): string | null {
+  let c: string | null
+  try { c = parseHostLiteral(ip.includes(':') ? `[${ip.replace(/%.*$/, '')}]` : ip) } catch { return null }
+  if (c === null) return null
+  const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(c)
+  if (m !== null) {
+    const hi = parseInt(m[1] as string, 16)
+    const lo = parseInt(m[2] as string, 16)
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
+  return c
+}
+
+export type OwnAddresses = () => ReadonlySet<string>
+
+/**
+ * The host's own interface addresses (os.networkInterfaces()), canonical, re-read at most
+ * every `refreshMs` (interfaces come and go: DHCP, containers' veths). Cheap per decision.
+ */
+export function interfaceAddresses (refreshMs = 5_000, now: () => number = Date.now): OwnAddresses {
+  let cached = new Set<string>()
+  let at = -Infinity
+  return () => {
+    const t = now()
+    if (t - at < refreshMs) return cached
+    const next = new Set<string>()
+    try {
+      for (const list of Object.values(networkInterfaces())) {
+        for (const a of list ?? []) { const c = canonicalIp(a.address); if (c !== null) next.add(c) }
+      }
+      cached = next
+    } catch { /* keep the last good set */ }
+    at = t
+    return cached
+  }
+}
+
 function normaliseHost (host: string): string {
   let h = host.toLowerCase()
   if (h.startsWith('[') && h.endsWith(']')) h = h.slice(1, -1)
   return h.endsWith('.') ? h.slice(0, -1) : h
 }
 
-export function compileEgressPolicy (e: Policy['egress']): EgressPolicy {
+export interface EgressPolicyOptions {
+  /** The host's own addresses, refused whatever their class (default: interfaceAddresses()). */
+  ownAddresses?: OwnAddresses
+}
+
+export function compileEgressPolicy (e: Policy['egress'], o: EgressPolicyOptions = {}): EgressPolicy {
+  const own = o.ownAddresses ?? interfaceAddresses()
   const addr = compileAddressPolicy({ deny: e.denyAddressClasses as AddressClass[] })
   const allowExact = new Set(e.allow.map((a, i) => {
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(a)
@@ -37,7 +85,12 @@ export function compileEgressPolicy (e: Policy['egress']): EgressPolicy {
 
   const checkAddress = (ip: string): { allowed: boolean, rule: string } => {
     const d = addr(ip)
-    return { allowed: d.allowed, rule: d.allowed ? d.rule : `egress.${d.rule}` }
+    if (!d.allowed) return { allowed: false, rule: `egress.${d.rule}` }
+    // The machine's own non-loopback addresses reach its own services (and, on some hosts,
+    // sit in a class the policy allows): refused whatever the class (issue 9, item 11).
+    const c = canonicalIp(ip)
+    if (c === null || own().has(c)) return { allowed: false, rule: 'egress.own-address' }
+    return { allowed: true, rule: d.rule }
   }
   return {
     pre ({ host, port }: EgressTarget): PreDecision {

@@ -11,7 +11,9 @@ import type { Duplex } from 'node:stream'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Logger } from '../logger.ts'
 import { metrics } from '../metrics.ts'
+import type { ErrorCode } from '../errors.ts'
 import { compileEgressPolicy, type EgressTarget } from './decide.ts'
+import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
 
 export type Resolver = (host: string) => Promise<string[]>
 export const systemResolver: Resolver = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
@@ -61,13 +63,16 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
     else logger.info({ event: 'egress-error', rule, host: t.host, port: t.port }, 'egress failed')
     return { status, rule }
   }
-  const page = (status: number, rule: string): string => `<!doctype html><title>hedge: ${status}</title><h1>Blocked by hedge's egress guard</h1><p>rule: <code>${rule}</code></p>\n`
+  // Registry codes (src/errors.ts) on every refusal, in a header and in the page.
+  const codeOf = (status: number): ErrorCode => status === 403 ? 'HEDGE_EGRESS_DENIED' : status === 400 ? 'HEDGE_BAD_REQUEST' : 'HEDGE_UPSTREAM_UNAVAILABLE'
+  const page = (status: number, rule: string): string => `<!doctype html><title>hedge: ${status}</title><h1>Blocked by hedge's egress guard</h1><p>code: <code>${codeOf(status)}</code></p><p>rule: <code>${rule}</code></p>\n`
+  const refusalHeaders = (status: number, rule: string): Record<string, string> => ({ 'content-type': 'text/html', 'x-hedge-code': codeOf(status), 'x-hedge-deny': rule })
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let url: URL
     try { url = new URL(req.url ?? '') } catch { url = new URL('invalid:') }
     if (url.protocol !== 'http:' || url.host === '') {
-      res.writeHead(400, { 'content-type': 'text/html' }).end(page(400, 'egress.not-a-proxy-request'))
+      res.writeHead(400, refusalHeaders(400, 'egress.not-a-proxy-request')).end(page(400, 'egress.not-a-proxy-request'))
       return
     }
     const t = { host: url.hostname, port: Number(url.port === '' ? 80 : url.port) }
@@ -83,13 +88,15 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
         upRes.pipe(res)
       })
       up.on('timeout', () => { up.destroy(new Error('timeout')) })
-      up.on('error', () => { if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/html' }).end(page(502, 'egress.upstream')); else res.destroy() })
+      up.on('error', () => { if (!res.headersSent) res.writeHead(502, refusalHeaders(502, 'egress.upstream')).end(page(502, 'egress.upstream')); else res.destroy() })
       req.pipe(up)
     }).catch((err: unknown) => {
       const r = refuse(t, err)
-      res.writeHead(r.status, { 'content-type': 'text/html', 'x-hedge-deny': r.rule }).end(page(r.status, r.rule))
+      res.writeHead(r.status, refusalHeaders(r.status, r.rule)).end(page(r.status, r.rule))
     })
   })
+
+  guardListener(server, listenerLimitsFromPolicy(cp.policy.listen.connections), logger, 'egress')
 
   const tunnels = new Set<Duplex>() // CONNECT sockets leave the server's bookkeeping: close() ends them here
   server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => {
@@ -97,24 +104,29 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
     client.on('close', () => { tunnels.delete(client) })
     client.on('error', () => { client.destroy() })
     const m = /^(\[[0-9A-Fa-f:.]+\]|[^:[\]/@\s]+):(\d{1,5})$/.exec(req.url ?? '')
-    if (m === null) { client.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); return }
+    if (m === null) { client.end('HTTP/1.1 400 Bad Request\r\nX-Hedge-Code: HEDGE_BAD_REQUEST\r\nConnection: close\r\n\r\n'); return }
     const t = { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) }
     target(t).then(ip => {
       const up: Socket = connect({ host: ip, port: t.port, timeout: 10_000 })
+      let established = false
       up.once('connect', () => {
-        up.setTimeout(0)
+        established = true
+        // A tunnel idle in both directions is closed (egress.tunnelIdleTimeoutMs): held tunnels
+        // would otherwise pin descriptors and the browser's per-source slots here forever.
+        up.setTimeout(cp.policy.egress.tunnelIdleTimeoutMs)
         client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
         if (head.length > 0) up.write(head)
         up.pipe(client)
         client.pipe(up)
       })
       up.on('timeout', () => { up.destroy() })
-      up.on('error', () => { client.end('HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n') })
+      up.on('error', () => { if (!established) client.end('HTTP/1.1 502 Bad Gateway\r\nX-Hedge-Code: HEDGE_UPSTREAM_UNAVAILABLE\r\nConnection: close\r\n\r\n') })
+      up.on('close', () => { if (established) client.destroy() })
       client.on('close', () => { up.destroy() })
     }).catch((err: unknown) => {
       const r = refuse(t, err)
       const body = page(r.status, r.rule)
-      client.end(`HTTP/1.1 ${r.status} ${r.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\nContent-Type: text/html\r\nX-Hedge-Deny: ${r.rule}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+      client.end(`HTTP/1.1 ${r.status} ${r.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\nContent-Type: text/html\r\nX-Hedge-Code: ${codeOf(r.status)}\r\nX-Hedge-Deny: ${r.rule}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
     })
   })
 

@@ -18,6 +18,7 @@ import { corsPreflight, rewriteResponseHeaders } from './cors.ts'
 import { redactKernelSecrets } from './redact.ts'
 import { sendError } from './reply-error.ts'
 import { createUpstream, endToEndHeaders, endToEndResponseHeaders, forward } from './forward.ts'
+import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
 
 export interface KernelFrontOptions {
   compiled: CompiledPolicy
@@ -47,10 +48,12 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
   })
   // Every body arrives as raw bytes: the body layer decides and re-serialises; with the
   // layer off the bytes pass unchanged (the baseline is byte-for-byte transparent).
+  // Silent sockets, slowloris, connection caps (before listen: node arms its sweep then).
+  guardListener(app.server, listenerLimitsFromPolicy(cp.policy.listen.connections), logger, 'kernel')
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => { done(null, body) })
   const upstream = createUpstream(o.upstream)
-  app.addHook('onClose', async () => { upstream.agent.destroy() })
+  app.addHook('onClose', async () => { upstream.agent.destroy(); upstream.fresh.destroy() })
 
   const trusted = new Set(cp.policy.hosts.trustedProxies)
 
@@ -112,7 +115,10 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
     }
     let res
     try {
-      res = await forward(upstream, { method: raw.method ?? 'GET', target: url, headers, body: body?.bytes, timeoutMs: cp.policy.kernel.upstreamTimeoutMs })
+      res = await forward(upstream, {
+        method: raw.method ?? 'GET', target: url, headers, body: body?.bytes, timeoutMs: cp.policy.kernel.upstreamTimeoutMs,
+        onRetry: code => { logger.info({ event: 'upstream-retry', cause: code, method: raw.method, url: redactUrl(url) }, 'reused upstream connection was closed under the request; sent again on a new one') },
+      })
     } catch (err) {
       logger.warn({ event: 'upstream-error', code: (err as HedgeError).code, cause: ((err as Error).cause as { code?: string } | undefined)?.code, url: redactUrl(url) }, 'upstream failed')
       throw err

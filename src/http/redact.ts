@@ -2,6 +2,9 @@
 // kernel's HMAC key, an execute credential) is blanked wherever it occurs, including
 // copies of that value inside other strings, and the result re-serialised. An answer
 // that cannot be parsed is not passed on: fail closed.
+// Fields naming where the kernel's credentials live (`connection_file`: its path carries the
+// kernel id) become null — the answer keeps its shape — and copies of their values inside
+// other strings are blanked too (issue 9, item 12: /health, /kernel/status, /kernel/reset).
 import type { FastifyReply } from 'fastify'
 import type { Logger } from '../logger.ts'
 import { HedgeError } from '../errors.ts'
@@ -10,21 +13,27 @@ import { sendError } from './reply-error.ts'
 const MAX = 4 * 1024 * 1024
 export const REDACTED = '[redacted by hedge]'
 
+/** Fields whose value is a credential: blanked. */
+const SECRET_FIELDS = new Set(['key'])
+/** Fields whose value says where credentials live: nulled. */
+const LOCATION_FIELDS = new Set(['connection_file'])
+
 export function redactSecrets (value: unknown): unknown {
   const secrets = new Set<string>()
   const collect = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(collect)
     else if (v !== null && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
-        if (k === 'key' && typeof x === 'string' && x.length >= 8) secrets.add(x)
+        if ((SECRET_FIELDS.has(k) || LOCATION_FIELDS.has(k)) && typeof x === 'string' && x.length >= 8) secrets.add(x)
         collect(x)
       }
     }
   }
   collect(value)
   const scrub = (v: unknown, field?: string): unknown => {
+    if (field !== undefined && LOCATION_FIELDS.has(field)) return null
     if (typeof v === 'string') {
-      if (field === 'key') return REDACTED
+      if (field !== undefined && SECRET_FIELDS.has(field)) return REDACTED
       let s = v
       for (const secret of secrets) s = s.split(secret).join(REDACTED)
       return s

@@ -43,6 +43,10 @@ const Auth = Type.Object({
   clockToleranceSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 5, ...d('Allowed clock skew for `exp` and `nbf`.') }),
   cacheSize: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 10_000, ...d('Verified tokens kept (by whole token, until expiry) so the repeat case skips verification; 0 disables.') }),
   ticketTtlSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 30, ...d('Lifetime of single-use CDP tickets placed in rewritten WebSocket URLs.') }),
+  // --- ticket quotas (issue 9, item 9)
+  ticketsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, ...d('Live CDP tickets one token may hold; issuing more evicts only its own oldest.') }),
+  maxTickets: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, ...d('Live CDP tickets in all; when full of live tickets, discovery answers 503 HEDGE_TICKETS_EXHAUSTED rather than evicting another client\'s.') }),
+  // --- end ticket quotas
 }, { additionalProperties: false, default: {}, ...d('Token verification.') })
 
 const Hosts = Type.Object({
@@ -59,7 +63,7 @@ const Origins = Type.Object({
 export const RouteRule = Type.Object({
   method: HttpMethod,
   path: Type.String({ pattern: '^/', ...d('Exact canonical path.') }),
-  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('redact')], { default: 'allow', ...d('`redact` forwards and blanks the kernel key in the JSON answer.') }),
+  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('redact')], { default: 'allow', ...d('`redact` forwards and blanks the kernel key (fields named `key`) and nulls `connection_file` in the JSON answer, with copies of either inside other strings.') }),
   scope: Type.Optional({ ...ScopeT, ...d('Scope the token must carry; `public` needs no token.') }),
   body: Type.Optional(Type.Boolean({ ...d('Route takes a JSON body (body layer applies).') })),
 }, { additionalProperties: false })
@@ -89,7 +93,7 @@ const Cdp = Type.Object({
   urls: Type.Object({
     schemes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9+.-]*$' }), { default: ['http', 'https'], ...d('Schemes allowed for navigation and new targets.') }),
     allowAboutBlank: Type.Boolean({ default: true }),
-    denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast'], ...d('Address classes refused as URL hosts (IP literals and localhost names; DNS names are the egress guard\'s job).') }),
+    denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'], ...d('Address classes refused as URL hosts (IP literals and localhost names; DNS names are the egress guard\'s job).') }),
     allowHosts: Type.Array(Type.String(), { default: [], ...d('`host`, `host:port` or `*.suffix` that override the denies (e.g. a test fixture on `127.0.0.1:PORT`).') }),
     denyHosts: Type.Array(Type.String(), { default: [] }),
   }, { additionalProperties: false, default: {}, ...d('URL rules for Page.navigate, Target.createTarget, navigateToHistoryEntry, Fetch.continueRequest and /json/new.') }),
@@ -112,11 +116,23 @@ const Cdp = Type.Object({
 }, { additionalProperties: false, default: {} })
 
 const Egress = Type.Object({
-  denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast'], ...d('Destination classes refused after DNS resolution.') }),
+  denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'], ...d('Destination classes refused after DNS resolution.') }),
   allow: Type.Array(Type.String(), { default: [], ...d('`host:port` entries opened explicitly (exact), checked before the address classes.') }),
   denyHosts: Type.Array(Type.String(), { default: [], ...d('`host` or `*.suffix` refused by name.') }),
   ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: [80, 443], ...d('Destination ports allowed (besides explicit `allow` entries).') }),
+  tunnelIdleTimeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, ...d('A CONNECT tunnel (HTTPS, WebSocket) with no traffic either way for this long is closed.') }), // issue 9, item 8
 }, { additionalProperties: false, default: {} })
+
+// --- listener bounds (issue 9, item 8): src/net/listener-limits.ts applies these to every listener
+const ListenConnections = Type.Object({
+  headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000, ...d('A connection must send complete request headers (and finish its TLS handshake) within this time of being accepted, or it is closed: silent sockets and slowloris headers.') }),
+  requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, ...d('A request, headers and body, must be received within this time (slow bodies). At least `headersTimeoutMs`.') }),
+  keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, ...d('An idle keep-alive connection is closed after this time.') }),
+  maxConnections: Type.Integer({ minimum: 1, maximum: 100_000, default: 1024, ...d('Connections open at once on each listener (kernel, CDP, admin, egress); more are closed at once.') }),
+  maxConnectionsPerSource: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, ...d('Connections open at once from one source address on each listener; more are closed at once. Behind a proxy or NAT every client shares one address.') }),
+  nofile: Type.Integer({ minimum: 0, maximum: 1_048_576, default: 65_536, ...d('RLIMIT_NOFILE the gateway tries to raise itself to at start (the hard limit needs CAP_SYS_RESOURCE; otherwise it keeps what it has and logs it); 0 leaves it alone.') }),
+}, { additionalProperties: false, default: {}, ...d('Bounds on connections, per listener.') })
+// --- end listener bounds
 
 const Listen = Type.Object({
   host: Type.String({ default: '127.0.0.1', ...d('Address the gateway listens on (0.0.0.0 in a container).') }),
@@ -126,6 +142,7 @@ const Listen = Type.Object({
   egressPort: Type.Integer({ minimum: 0, maximum: 65535, default: 13128 }),
   tlsCert: Type.Optional(Type.String({ minLength: 1, ...d('PEM certificate: serve HTTPS/WSS on the kernel and CDP listeners (certs/make-dev-cert.sh makes a development one).') })),
   tlsKey: Type.Optional(Type.String({ minLength: 1, ...d('PEM private key for `tlsCert` (both or neither).') })),
+  connections: ListenConnections,
 }, { additionalProperties: false, default: {} })
 
 export const PolicySchema = Type.Object({

@@ -14,7 +14,7 @@ function clock (): { now: () => number, at: (s: number) => void } {
 const PAGE = '/devtools/page/ABC'
 
 t.test('shape: 32 random bytes base64url, unique', async t => {
-  const s = new TicketStore({ ttlSeconds: 30, now: clock().now })
+  const s = new TicketStore({ ttlSeconds: 30, maxPerPrincipal: 1000, now: clock().now })
   const seen = new Set<string>()
   for (let i = 0; i < 200; i++) {
     const k = s.issue(principal(), PAGE)
@@ -90,14 +90,19 @@ t.test('a ticket never outlives its token', async t => {
   t.equal(s.redeem(k3, PAGE), null, 'already-expired token: the ticket is born dead')
 })
 
-t.test('bounded: the oldest ticket is evicted', async t => {
+t.test('bounded: a full store refuses new tickets instead of evicting another principal\'s', async t => {
   const c = clock()
   const s = new TicketStore({ ttlSeconds: 30, maxEntries: 3, now: c.now })
-  const ks = [1, 2, 3, 4].map(i => s.issue(principal(T0 + 3600, `p${i}`), PAGE))
+  const p = (i: number): Principal => Object.freeze({ ...principal(T0 + 3600, `p${i}`), tokenId: `token${i}` })
+  const ks = [1, 2, 3].map(i => s.issue(p(i), PAGE))
   t.equal(s.size, 3)
-  t.equal(s.redeem(ks[0] ?? '', PAGE), null, 'oldest evicted')
-  t.equal(s.redeem(ks[1] ?? '', PAGE)?.subject, 'p2')
-  t.equal(s.redeem(ks[3] ?? '', PAGE)?.subject, 'p4')
+  t.throws(() => s.issue(p(4), PAGE), { code: 'HEDGE_TICKETS_EXHAUSTED', statusCode: 503, rule: 'auth.tickets.capacity' })
+  t.equal(s.size, 3, 'nothing evicted')
+  t.equal(s.redeem(ks[0] ?? '', PAGE)?.subject, 'p1', 'the oldest is still there')
+  t.ok(s.issue(p(4), PAGE), 'room again once one is redeemed')
+  c.at(T0 + 31)
+  t.ok(s.issue(p(5), PAGE), 'expired tickets make room')
+  t.equal(s.size, 1)
 })
 
 t.test('expired tickets are swept when issuing', async t => {
@@ -124,6 +129,7 @@ t.test('malformed or unknown tickets', async t => {
 t.test('constructor and issue validate their input', async t => {
   t.throws(() => new TicketStore({ ttlSeconds: 0 }), /ttlSeconds/)
   t.throws(() => new TicketStore({ ttlSeconds: 30, maxEntries: 0 }), /maxEntries/)
+  t.throws(() => new TicketStore({ ttlSeconds: 30, maxPerPrincipal: 0 }), /maxPerPrincipal/)
   const s = new TicketStore({ ttlSeconds: 30, now: clock().now })
   t.throws(() => s.issue(principal(), ''), /target/)
   s.issue(principal(), PAGE)
