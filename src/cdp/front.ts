@@ -22,6 +22,7 @@ import { relay } from './relay.ts'
 import { handleDiscovery } from './discovery.ts'
 import { ContextRegistry, TargetView } from './target-view.ts'
 import { browserTargets } from './browser-targets.ts'
+import { ConnectionQuota } from '../net/connection-quota.ts'
 import type { TargetVerdict } from './targets.ts'
 
 export interface CdpFrontOptions {
@@ -94,12 +95,14 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
   const ctx: CdpFrontContext = { ...o, trusted: new Set(cp.policy.hosts.trustedProxies), wsScheme: o.tls === undefined ? 'ws' : 'wss', registry: new ContextRegistry() }
   const filterOn = cp.mode('cdp-filter') !== 'off'
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: filterOn ? cp.policy.cdp.maxMessageBytes : 256 * 1024 * 1024 })
-  const perPrincipal = new Map<string, number>()
+  // The slots are taken before Chromium is dialled: concurrent attempts each see the others.
+  const quota = new ConnectionQuota({ perToken: cp.policy.cdp.maxConnectionsPerToken, perSubject: cp.policy.cdp.maxConnectionsPerPrincipal })
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handleDiscovery(ctx, req, res).catch((err: unknown) => {
       const e = err instanceof HedgeError ? err : new HedgeError('HEDGE_INTERNAL', undefined, 'internal')
       if (!(err instanceof HedgeError)) logger.error({ err, url: redactUrl(req.url) }, 'discovery failed')
+      else logger.warn({ event: 'deny', layer: 'cdp-filter', code: e.code, rule: e.rule, url: redactUrl(req.url) }, `discovery refused by ${e.rule ?? e.code}`)
       if (res.headersSent) { res.destroy(); return }
       res.writeHead(e.statusCode, { 'content-type': 'application/json', ...(e.statusCode === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
       res.end(JSON.stringify(e.toBody()))
@@ -123,23 +126,9 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
         if (!v.allowed) applyVerdict(cp, { layer: 'cdp-filter', code: 'HEDGE_ROUTE_DENIED', rule: v.rule, message: v.message }, req, logger)
       }
       // Quotas: per token (its jti) and, larger, per subject; per client address without auth.
-      const keys = principal === undefined
-        ? [[`addr:${req.socket.remoteAddress ?? ''}`, cp.policy.cdp.maxConnectionsPerPrincipal] as const]
-        : [[`tok:${principal.tokenId ?? principal.subject}`, cp.policy.cdp.maxConnectionsPerToken] as const, [`sub:${principal.subject}`, cp.policy.cdp.maxConnectionsPerPrincipal] as const]
-      for (const [key, cap] of keys) {
-        if ((perPrincipal.get(key) ?? 0) >= cap) throw new HedgeError('HEDGE_TOO_MANY_CONNECTIONS', undefined, key.startsWith('tok:') ? 'cdp.maxConnectionsPerToken' : 'cdp.maxConnectionsPerPrincipal')
-      }
-      // The slots are taken before Chromium is dialled: concurrent attempts each see the others.
-      for (const [key] of keys) perPrincipal.set(key, (perPrincipal.get(key) ?? 0) + 1)
-      let released = false
-      const release = (): void => {
-        if (released) return
-        released = true
-        for (const [key] of keys) {
-          const n = (perPrincipal.get(key) ?? 1) - 1
-          if (n <= 0) perPrincipal.delete(key); else perPrincipal.set(key, n)
-        }
-      }
+      const slot = quota.acquire(principal, req.socket.remoteAddress ?? '')
+      if (!slot.ok) throw new HedgeError('HEDGE_TOO_MANY_CONNECTIONS', undefined, slot.rule)
+      const release = slot.release
       // Chromium first: the client only ever gets 101 once there is something to talk to.
       const browser = await connectUpstream(new URL(path, o.upstream.replace(/^http/, 'ws')).href, 10_000).catch((err: { statusCode?: number }) => {
         release()
