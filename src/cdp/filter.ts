@@ -89,7 +89,12 @@ const HARD_DENY: Readonly<Record<string, string>> = {
 const CONTEXT_METHODS = new Set(['Target.createTarget', 'Browser.setDownloadBehavior', 'Storage.getCookies', 'Storage.setCookies', 'Storage.clearCookies',
   'Browser.grantPermissions', 'Browser.resetPermissions', 'Browser.setPermission'])
 /** Methods that name a target: the target must be one this connection may see. */
-const TARGET_METHODS = new Set(['Target.attachToTarget', 'Target.activateTarget', 'Target.closeTarget', 'Target.getTargetInfo', 'Target.autoAttachRelated', 'Target.exposeDevToolsProtocol'])
+const TARGET_METHODS = new Set(['Target.attachToTarget', 'Target.activateTarget', 'Target.closeTarget', 'Target.getTargetInfo', 'Target.autoAttachRelated', 'Target.exposeDevToolsProtocol',
+  'Browser.getWindowForTarget'])
+/** Methods that name a browser window: only windows this connection learnt from getWindowForTarget on its own targets. */
+const WINDOW_METHODS = new Set(['Browser.getWindowBounds', 'Browser.setWindowBounds', 'Browser.setContentsSize'])
+/** Domains that act browser-wide when used on the browser session. */
+const BROWSER_WIDE = new Set(['Fetch', 'Security'])
 
 export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Decision {
   // 0. negative ids are the gateway's own commands on this connection
@@ -119,8 +124,12 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
     return deny('cdp.builtin:flatten-required', `${cmd.method} must use flatten:true (non-flat sessions bypass the filter)`)
   }
   if (method === 'Target.attachToBrowserTarget' && st.rootKind !== 'browser') return deny('cdp.builtin:browser-escalation', 'a page connection cannot attach to the browser')
-  // Browser-wide interception would reach other clients' contexts (and forge any origin's service worker).
-  if (kind === 'browser' && f.tenancy === 'isolated' && method.startsWith('Fetch.')) return deny('cdp.builtin:browser-fetch', 'Fetch on the browser session would intercept every context; use it on a page session')
+  // Browser-wide interception or certificate decisions would reach other clients' contexts (and
+  // could forge any origin's service worker, or accept another client's certificate errors).
+  if (kind === 'browser' && f.tenancy === 'isolated') {
+    const domain = method.slice(0, method.indexOf('.'))
+    if (BROWSER_WIDE.has(domain)) return deny(`cdp.builtin:browser-${domain.toLowerCase()}`, `${domain} on the browser session would act on every client's context; use it on a page session`)
+  }
   // 3. methods
   const m = f.methods(cmd.method)
   if (!m.allowed) return deny(m.rule, `${cmd.method} is not allowed by policy (${m.rule})`)
@@ -129,11 +138,22 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
     if (!b.allowed) return deny(b.rule, `${cmd.method} is not allowed on the browser session (${b.rule})`)
   }
   // 4. targets and contexts
-  if (TARGET_METHODS.has(method) && !(method === 'Target.getTargetInfo' && p.targetId === undefined)) {
+  // Without a targetId these name the session's own target (already judged above).
+  const ownTarget = p.targetId === undefined && (method === 'Target.getTargetInfo' || (method === 'Browser.getWindowForTarget' && cmd.sessionId !== undefined))
+  if (TARGET_METHODS.has(method) && !ownTarget) {
     const v = st.view.judgeId(p.targetId)
     if (!v.allowed) return deny(v.rule, `${cmd.method}: ${v.message}`)
   }
+  if (WINDOW_METHODS.has(method) && f.tenancy === 'isolated' && !st.windows.has(p.windowId as number)) {
+    return deny('cdp.tenancy.window', `${cmd.method}: window not learnt from Browser.getWindowForTarget on this connection's own targets`)
+  }
   let c = cmd
+  if (f.tenancy === 'isolated' && st.rootKind !== 'browser') {
+    // A page socket acts in the default context only: naming a context, or making and disposing them, is refused.
+    if ((CONTEXT_METHODS.has(method) && p.browserContextId !== undefined) || method === 'Target.createBrowserContext' || method === 'Target.disposeBrowserContext') {
+      return deny('cdp.tenancy.context', `${cmd.method}: a page connection cannot name or manage browser contexts`)
+    }
+  }
   if (CONTEXT_METHODS.has(method) && f.tenancy === 'isolated' && st.rootKind === 'browser') {
     if (p.browserContextId === undefined) {
       const own = st.view.gatewayContext

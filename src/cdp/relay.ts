@@ -41,6 +41,7 @@ const SESSION_ID = /^[A-Za-z0-9]{1,64}$/
 const HIGH_WATER = 8 * 1024 * 1024
 const LOW_WATER = 1024 * 1024
 const INTERNAL_TIMEOUT_MS = 15_000
+const DENY_LOG_PER_SECOND = 20
 
 /**
  * Where to address the error for a frame refused after it parsed as plain JSON (duplicate
@@ -130,19 +131,16 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   const idleMs = cdpPolicy.idleTimeoutSeconds * 1000
   let idle = setTimeout(() => { closeBoth(1001, 'idle timeout') }, idleMs)
 
-  // ---- the gateway's own commands on this connection (negative ids, answers swallowed)
-  let nextInternalId = -1
+  // ---- the gateway's own commands on this connection (gateway ids, answers swallowed)
   const internal = new Map<number, { resolve: (r: Record<string, any>) => void, reject: (e: Error) => void }>()
   const sendInternal = (c: InternalCommand): Promise<Record<string, any>> => new Promise((resolve, reject) => {
-    if (closed || browser.readyState !== WebSocket.OPEN) { reject(new Error('connection closed')); return }
-    const id = nextInternalId
-    nextInternalId = nextInternalId <= -2_000_000_000 ? -1 : nextInternalId - 1
-    const timer = setTimeout(() => { internal.delete(id); state.unwatchId(id); reject(new Error(`${c.method} timed out`)) }, INTERNAL_TIMEOUT_MS)
+    const id = closed || browser.readyState !== WebSocket.OPEN ? undefined : state.internalId()
+    if (id === undefined) { reject(new Error('connection closed or busy')); return }
+    const timer = setTimeout(() => { internal.delete(id); state.settle(id); reject(new Error(`${c.method} timed out`)) }, INTERNAL_TIMEOUT_MS)
     internal.set(id, {
       resolve: r => { clearTimeout(timer); resolve(r) },
       reject: e => { clearTimeout(timer); reject(e) },
     })
-    state.watchId(id)
     browser.send(serialiseCdpCommand({ id, method: c.method, params: c.params, sessionId: c.sessionId }))
   })
   const fireInternal = (cmds: readonly InternalCommand[] | undefined): void => {
@@ -176,24 +174,45 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     })
   }
 
+  // Deny lines are budgeted per connection: a flood of refused frames is one summary line a second, not one line each.
+  let logged = 0
+  let suppressed = 0
+  let windowStart = Date.now()
+  const denyLog = (entry: Record<string, unknown>, msg: string, report: boolean): void => {
+    const now = Date.now()
+    if (now - windowStart >= 1000) {
+      if (suppressed > 0) logger.warn({ event: 'deny-suppressed', layer: 'cdp-filter', count: suppressed, ...who }, `${suppressed} more denials in the last second`)
+      windowStart = now; logged = 0; suppressed = 0
+    }
+    if (logged >= DENY_LOG_PER_SECOND) { suppressed++; return }
+    logged++
+    if (report) logger.info(entry, msg); else logger.warn(entry, msg)
+  }
+
   const refuse = (rule: string, message: string, id: number | undefined, sessionId: string | undefined, code = CDP_BLOCKED, method?: string): boolean => {
     metrics.inc('hedge_denials_total', { layer: 'cdp-filter', rule, mode })
     if (mode === 'report-only') {
-      logger.info({ event: 'would-deny', layer: 'cdp-filter', rule, method, ...who }, `would deny by ${rule} (report-only)`)
+      denyLog({ event: 'would-deny', layer: 'cdp-filter', rule, method, ...who }, `would deny by ${rule} (report-only)`, true)
       return false
     }
-    logger.warn({ event: 'deny', layer: 'cdp-filter', rule, method, id, sessionId, ...who }, `denied by ${rule}`)
-    if (client.readyState === WebSocket.OPEN) client.send(cdpError(id ?? 0, sessionId, code, `hedge: ${message} [${rule}]`))
+    denyLog({ event: 'deny', layer: 'cdp-filter', rule, method, id, sessionId, ...who }, `denied by ${rule}`, false)
+    reply(cdpError(id ?? 0, sessionId, code, `hedge: ${message} [${rule}]`))
     return true
   }
 
   // ---- backpressure: the side whose peer stops reading pauses the other side
+  let bytesPausedUntil = 0
+  const mayResume = (ws: WebSocket): boolean => ws !== client ||
+    (Date.now() >= bytesPausedUntil && client.bufferedAmount < LOW_WATER && browser.bufferedAmount < LOW_WATER)
   const sendTo = (to: WebSocket, from: WebSocket, data: Buffer | string, binary: boolean): void => {
-    to.send(data, { binary }, () => { if (from.isPaused && !pausedForBytes(from) && to.bufferedAmount < LOW_WATER) from.resume() })
+    to.send(data, { binary }, () => { if (from.isPaused && mayResume(from) && to.bufferedAmount < LOW_WATER) from.resume() })
     if (to.bufferedAmount > HIGH_WATER && !from.isPaused) from.pause()
   }
-  let bytesPausedUntil = 0
-  const pausedForBytes = (ws: WebSocket): boolean => ws === client && Date.now() < bytesPausedUntil
+  /** What the gateway itself answers the client (refusals, local answers): the client is paused while it does not read them. */
+  const reply = (text: string): void => {
+    if (client.readyState !== WebSocket.OPEN) return
+    sendTo(client, client, text, false)
+  }
 
   client.on('message', (data: RawData, isBinary: boolean) => {
     // Fail closed: an unexpected exception ends this connection, never the gateway process.
@@ -204,7 +223,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       if (wait > 0 && !client.isPaused) {
         bytesPausedUntil = Date.now() + wait
         client.pause()
-        setTimeout(() => { if (!closed && browser.bufferedAmount < HIGH_WATER) client.resume() }, wait).unref()
+        setTimeout(() => { if (!closed && client.isPaused && mayResume(client)) client.resume() }, wait).unref()
       }
       if (queue !== null) { queue.push([data, isBinary]); return }
       onClientFrame(data, isBinary)
@@ -243,8 +262,8 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     if (d.action === 'answer') {
       // Discovery stays on for the gateway; the client's wish decides which events it sees.
       state.view.discover = d.discover ?? undefined
-      if (d.discover !== null) for (const ev of state.view.createdEvents()) client.send(ev)
-      client.send(JSON.stringify(cmd.sessionId === undefined ? { id: cmd.id, result: d.result } : { id: cmd.id, result: d.result, sessionId: cmd.sessionId }))
+      if (d.discover !== null) for (const ev of state.view.createdEvents()) reply(ev)
+      reply(JSON.stringify(cmd.sessionId === undefined ? { id: cmd.id, result: d.result } : { id: cmd.id, result: d.result, sessionId: cmd.sessionId }))
       return
     }
     if (d.rule !== undefined) logger.info({ event: 'rewrite', layer: 'cdp-filter', rule: d.rule, method: cmd.method, ...who }, `rewritten by ${d.rule}`)
@@ -252,8 +271,12 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   }
 
   function forward (cmd: CdpCommand): void {
-    sendTo(browser, client, Buffer.from(serialiseCdpCommand(cmd)), false)
-    state.track(cmd)
+    const out = state.track(cmd)
+    if (out === undefined) {
+      refuse('cdp.pending-full', 'too many answers outstanding on this connection', cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)
+      return
+    }
+    sendTo(browser, client, Buffer.from(serialiseCdpCommand(out)), false)
   }
 
   browser.on('message', (buf: Buffer, isBinary: boolean) => {
@@ -272,7 +295,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
         const p = internal.get(msg.id)
         if (p !== undefined) {
           internal.delete(msg.id)
-          state.unwatchId(msg.id)
+          state.settle(msg.id)
           if (msg.error !== undefined) p.reject(new Error(String(msg.error.message ?? 'error'))); else p.resolve(msg.result ?? {})
           return
         }

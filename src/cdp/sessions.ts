@@ -17,6 +17,7 @@ const MAX_ENTRIES = 10_000
 
 /** Commands whose answers carry something the filter must learn. */
 const TRACKED = new Set(['Target.attachToTarget', 'Target.attachToBrowserTarget', 'Target.getTargets', 'Target.getBrowserContexts', 'Target.createBrowserContext',
+  'Browser.getWindowForTarget',
   'Page.getNavigationHistory', 'Page.printToPDF', 'Fetch.takeResponseBodyAsStream', 'Network.takeResponseBodyForInterceptionAsStream', 'Tracing.end'])
 
 /** Every Target event (targets and sessions are learnt from them) and the tracing stream. */
@@ -56,6 +57,14 @@ export function stripCookies (v: unknown): boolean {
 }
 const ID_PREFIX = Buffer.from('{"id":')
 
+/** The answer with the client's id in place of the gateway's: Chromium writes `{"id":N,` first, so only that prefix changes. */
+function withId (text: string, gatewayId: number, clientId: number): string {
+  const prefix = `{"id":${gatewayId},`
+  if (text.startsWith(prefix)) return `{"id":${clientId},${text.slice(prefix.length)}`
+  const msg = JSON.parse(text) as Record<string, unknown>
+  return JSON.stringify({ ...msg, id: clientId })
+}
+
 function kindOf (type: unknown): SessionKind {
   return typeof type === 'string' && KINDS.has(type as SessionKind) ? type as SessionKind : 'other'
 }
@@ -80,20 +89,27 @@ export interface StateOptions {
 
 const DEFAULT_VIEW: TargetViewOptions = { rules: compileTargetRules({ types: ['page', 'tab', 'iframe', 'worker', 'shared_worker', 'service_worker'], schemes: ['http', 'https', 'about', 'blob', 'data'] }), tenancy: 'shared', registry: new ContextRegistry() }
 
-interface Pending { readonly method: string, readonly targetId?: string }
+interface Pending { readonly method: string, readonly targetId?: string, readonly clientId?: number, readonly internal?: boolean }
 
 export class ConnectionState {
   readonly sessions = new Map<string, SessionKind>()
   /** sessionId → the target behind it (flat sessions the browser announced). */
   readonly sessionTargets = new Map<string, string>()
   readonly handles = new Set<string>()
+  /** Browser window ids learnt from Browser.getWindowForTarget answers (for this connection's own targets). */
+  readonly windows = new Set<number>()
   readonly view: TargetView
   readonly enforce: boolean
   private readonly redactCookies: boolean
   private readonly hidden = new Set<string>() // sessions the browser attached that the client must not see
   private readonly history = new Map<string, Map<number, string>>()
-  private readonly pending = new Map<string, Pending>() // `${sessionId}:${id}` → what was asked
-  private readonly pendingIds = new Map<number, number>() // id → how many pending (fast check)
+  /**
+   * Commands whose answers the gateway reads travel upstream under a gateway id (negative,
+   * unique on this connection): a client cannot make another answer take their place by
+   * reusing an id, and an answer Chromium sends without its sessionId still matches.
+   */
+  private readonly pending = new Map<number, Pending>()
+  private nextId = -1
   private readonly onNewContext: ((ctx: string) => InternalCommand[]) | undefined
 
   constructor (readonly rootKind: SessionKind, o: StateOptions | boolean = {}) {
@@ -104,19 +120,39 @@ export class ConnectionState {
     this.onNewContext = opts.onNewContext
   }
 
-  /** Remember an allowed command whose answer we need to read. */
-  track (cmd: CdpCommand): void {
-    if (!TRACKED.has(cmd.method) || this.pending.size >= MAX_ENTRIES) return
-    const targetId = cmd.params?.targetId
-    this.pending.set(`${cmd.sessionId ?? ''}:${cmd.id}`, { method: cmd.method, ...(typeof targetId === 'string' ? { targetId } : {}) })
-    this.pendingIds.set(cmd.id, (this.pendingIds.get(cmd.id) ?? 0) + 1)
+  /** A fresh gateway id, never one still pending. */
+  private allocId (): number {
+    do { this.nextId = this.nextId <= -2_000_000_000 ? -1 : this.nextId - 1 } while (this.pending.has(this.nextId))
+    return this.nextId
   }
 
-  /** Also parse answers to this id (the relay's own commands). */
-  watchId (id: number): void { this.pendingIds.set(id, (this.pendingIds.get(id) ?? 0) + 1) }
-  unwatchId (id: number): void {
-    const n = (this.pendingIds.get(id) ?? 1) - 1
-    if (n <= 0) this.pendingIds.delete(id); else this.pendingIds.set(id, n)
+  /**
+   * The command to forward for an allowed client command: unchanged, or — when its answer
+   * must be read — under a gateway id. undefined when too many answers are outstanding: the
+   * caller refuses it (forwarding it untracked would let its answer through unread).
+   */
+  track (cmd: CdpCommand): CdpCommand | undefined {
+    if (!TRACKED.has(cmd.method)) return cmd
+    if (this.pending.size >= MAX_ENTRIES) return undefined
+    const id = this.allocId()
+    const targetId = cmd.params?.targetId
+    this.pending.set(id, { method: cmd.method, clientId: cmd.id, ...(typeof targetId === 'string' ? { targetId } : {}) })
+    return { ...cmd, id }
+  }
+
+  /** An id for one of the gateway's own commands (its answer is the caller's: see settle()). */
+  internalId (): number | undefined {
+    if (this.pending.size >= MAX_ENTRIES) return undefined
+    const id = this.allocId()
+    this.pending.set(id, { method: '', internal: true })
+    return id
+  }
+
+  /** Is this a pending internal id? Forget it if so. */
+  settle (id: number): boolean {
+    if (this.pending.get(id)?.internal !== true) return false
+    this.pending.delete(id)
+    return true
   }
 
   /** Cheap test on the first bytes: does this browser→client frame need parsing? */
@@ -127,17 +163,15 @@ export class ConnectionState {
       if (this.redactCookies) for (const p of COOKIE_EVENT_PREFIXES) if (buf.length >= p.length && buf.compare(p, 0, p.length, 0, p.length) === 0) return true
       return false
     }
-    if (this.pendingIds.size === 0 || buf.compare(ID_PREFIX, 0, ID_PREFIX.length, 0, ID_PREFIX.length) !== 0) return false
+    // only gateway ids (negative) are read: `{"id":-`
+    if (this.pending.size === 0 || buf[ID_PREFIX.length] !== 0x2d || buf.compare(ID_PREFIX, 0, ID_PREFIX.length, 0, ID_PREFIX.length) !== 0) return false
     let id = 0
-    let i = ID_PREFIX.length
-    const neg = buf[i] === 0x2d
-    if (neg) i++
-    for (; i < buf.length && i < 20; i++) {
+    for (let i = ID_PREFIX.length + 1; i < buf.length && i < 20; i++) {
       const c = buf[i] as number
       if (c < 0x30 || c > 0x39) break
       id = id * 10 + (c - 0x30)
     }
-    return this.pendingIds.has(neg ? -id : id)
+    return this.pending.has(-id)
   }
 
   /**
@@ -152,14 +186,14 @@ export class ConnectionState {
     if (msg === null || typeof msg !== 'object') return PASS
     if (typeof msg.method === 'string') return this.onEvent(msg as { method: string, params?: Record<string, any>, sessionId?: string }, text)
     if (typeof msg.id !== 'number') return PASS
-    const key = `${msg.sessionId ?? ''}:${msg.id}`
-    const asked = this.pending.get(key)
-    if (asked === undefined) return PASS
-    this.pending.delete(key)
-    this.unwatchId(msg.id)
+    const asked = this.pending.get(msg.id)
+    if (asked === undefined || asked.internal === true) return PASS
+    this.pending.delete(msg.id)
+    // The client gets its own id back, whatever else happens to the answer.
+    const clientMsg = { ...msg, id: asked.clientId }
     const r = msg.result
-    if (r === undefined || r === null) return PASS
-    return this.onResult(asked, msg, r)
+    const o = r === undefined || r === null ? PASS : this.onResult(asked, clientMsg, r)
+    return o.text !== undefined || o.drop === true ? o : { ...o, text: withId(text, msg.id, asked.clientId as number) }
   }
 
   private onEvent (msg: { method: string, params?: Record<string, any>, sessionId?: string }, text: string): Observed {
@@ -224,9 +258,9 @@ export class ConnectionState {
   }
 
   private onResult (asked: Pending, msg: { id?: number, sessionId?: string }, r: Record<string, any>): Observed {
-    const replace = (result: Record<string, unknown>): Observed => this.enforce
-      ? { text: JSON.stringify(msg.sessionId === undefined ? { id: msg.id, result } : { id: msg.id, result, sessionId: msg.sessionId }) }
-      : PASS
+    const replace = (result: Record<string, unknown>): Observed => ({
+      text: JSON.stringify(msg.sessionId === undefined ? { id: msg.id, result: this.enforce ? result : r } : { id: msg.id, result: this.enforce ? result : r, sessionId: msg.sessionId }),
+    })
     switch (asked.method) {
       case 'Target.attachToTarget':
         if (typeof r.sessionId === 'string' && !this.sessions.has(r.sessionId)) {
@@ -254,6 +288,9 @@ export class ConnectionState {
         const internal = this.enforce ? this.onNewContext?.(r.browserContextId) ?? [] : []
         return internal.length === 0 ? PASS : { internal }
       }
+      case 'Browser.getWindowForTarget':
+        if (typeof r.windowId === 'number' && this.windows.size < MAX_ENTRIES) this.windows.add(r.windowId)
+        return PASS
       case 'Page.getNavigationHistory':
         if (Array.isArray(r.entries)) {
           const entries = new Map<number, string>()

@@ -12,15 +12,40 @@ import { judgeTarget, isTargetInfo, type TargetInfo, type TargetRules, type Targ
 
 export type Tenancy = 'isolated' | 'shared'
 
-/** Contexts claimed by open connections, across the whole CDP front. */
+/**
+ * Contexts claimed by connections, across the whole CDP front. A released context stays
+ * claimed for a while: Chromium disposes of it only after the connection has closed, and
+ * until then its pages must not show up in anyone's list (ids are random and never reused).
+ */
 export class ContextRegistry {
-  private readonly owners = new Map<string, number>()
-  claim (ctx: string): void { this.owners.set(ctx, (this.owners.get(ctx) ?? 0) + 1) }
-  release (ctx: string): void {
-    const n = (this.owners.get(ctx) ?? 1) - 1
-    if (n <= 0) this.owners.delete(ctx); else this.owners.set(ctx, n)
+  private readonly owners = new Map<string, { count: number, retiredAt?: number }>()
+  constructor (private readonly retireMs = 60_000, private readonly maxRetired = 10_000) {}
+  claim (ctx: string): void {
+    const e = this.owners.get(ctx)
+    if (e === undefined || e.retiredAt !== undefined) this.owners.set(ctx, { count: 1 }); else e.count++
   }
+
+  release (ctx: string): void {
+    const e = this.owners.get(ctx)
+    if (e === undefined || e.retiredAt !== undefined) return
+    if (--e.count > 0) return
+    e.retiredAt = Date.now()
+    this.prune()
+  }
+
   isClaimed (ctx: string | undefined): boolean { return ctx !== undefined && this.owners.has(ctx) }
+
+  /** Forget retired contexts older than retireMs, and the oldest ones beyond maxRetired. */
+  private prune (): void {
+    const now = Date.now()
+    let retired = 0
+    for (const e of this.owners.values()) if (e.retiredAt !== undefined) retired++
+    for (const [ctx, e] of this.owners) { // insertion order: oldest first
+      if (e.retiredAt === undefined) continue
+      if (now - e.retiredAt < this.retireMs && retired <= this.maxRetired) break
+      this.owners.delete(ctx); retired--
+    }
+  }
 }
 
 export interface TargetViewOptions {

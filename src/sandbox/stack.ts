@@ -50,7 +50,9 @@ export interface Sandbox {
 export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
   const separate = o.identities === 'separate' ? separateIdentities() : null
   const agent: AgentIdentity | null = separate?.agent ?? agentIdentity()
-  const browser: AgentIdentity | null = separate?.browser ?? agent
+  // Chromium's primary group is hedge-work: a download is written elsewhere and renamed into
+  // output/, so neither the setgid bit nor the default ACL gives it the shared group.
+  const browser: AgentIdentity | null = separate !== null ? { ...separate.browser, gid: separate.workGid, groups: [separate.browser.gid] } : agent
   const hardened = o.browserHardening === 'hedged'
   const host = o.host ?? '127.0.0.1'
   const stops: Array<() => Promise<void>> = []

@@ -181,23 +181,25 @@ t.test('sessions: only ids the browser handed out on this connection', async t =
   t.equal(outcome(decide(hedged, st, attach)), 'forward')
   const otherSid = '5E5510115E5510115E5510115E551011'
   t.notOk(st.needsParse(Buffer.from(`{"id":41,"result":{"sessionId":"${otherSid}"}}`)), 'untracked: not parsed')
-  st.track(attach)
-  t.ok(feed(st, `{"id":41,"result":{"sessionId":"${otherSid}"}}`), 'tracked answer parsed')
+  const sent = st.track(attach)
+  t.ok(sent !== undefined && sent.id < 0, 'forwarded under a gateway id')
+  const gid = sent?.id as number
+  t.ok(feed(st, `{"id":${gid},"result":{"sessionId":"${otherSid}"}}`), 'tracked answer parsed')
   t.equal(st.sessions.get(otherSid), 'page', 'learnt from the answer (kind from the target the gateway knows)')
   t.equal(st.sessionTargets.get(otherSid), 'C6A842E7B1F12133047B9C84C290C15E', '…and bound to that target')
-  t.notOk(st.needsParse(Buffer.from(`{"id":41,"result":{"sessionId":"${otherSid}"}}`)), 'answered: no longer tracked')
+  t.notOk(st.needsParse(Buffer.from(`{"id":${gid},"result":{"sessionId":"${otherSid}"}}`)), 'answered: no longer tracked')
 
-  // an answer on another session does not satisfy the pending key
-  st.track({ id: 42, method: 'Target.attachToTarget', params: { targetId: 'X', flatten: true }, sessionId: PAGE_SID })
+  // the client's own id never matches a tracked answer: a stray answer under it teaches nothing
+  const sent2 = st.track({ id: 42, method: 'Target.attachToTarget', params: { targetId: 'X', flatten: true }, sessionId: PAGE_SID })
   const stray = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
-  feed(st, `{"id":42,"result":{"sessionId":"${stray}"}}`)
-  t.notOk(st.sessions.has(stray), 'same id, wrong session: nothing learnt')
   feed(st, `{"id":42,"result":{"sessionId":"${stray}"},"sessionId":"${PAGE_SID}"}`)
-  t.ok(st.sessions.has(stray), 'same id, right session: learnt')
+  t.notOk(st.sessions.has(stray), 'an answer under the client\'s id: nothing learnt')
+  feed(st, `{"id":${sent2?.id as number},"result":{"sessionId":"${stray}"},"sessionId":"${PAGE_SID}"}`)
+  t.ok(st.sessions.has(stray), 'under the gateway id: learnt')
 
   // an error answer teaches nothing
-  st.track({ id: 43, method: 'Target.attachToTarget', params: { targetId: 'nope', flatten: true }, sessionId: undefined })
-  feed(st, '{"id":43,"error":{"code":-32602,"message":"No target with given id found"}}')
+  const sent3 = st.track({ id: 43, method: 'Target.attachToTarget', params: { targetId: 'nope', flatten: true }, sessionId: undefined })
+  feed(st, `{"id":${sent3?.id as number},"error":{"code":-32602,"message":"No target with given id found"}}`)
   t.equal(st.sessions.size, 4, 'error answer: no session')
 
   // detach forgets
@@ -209,13 +211,12 @@ t.test('needsParse selects only frames the tracker needs (big answers pass untou
   const st = new ConnectionState('browser')
   const big = `{"id":5,"result":{"data":"${'iVBORw0KGgo'.repeat(200_000)}"}}`
   t.notOk(st.needsParse(Buffer.from(big)), '2 MB screenshot answer, nothing tracked')
-  st.track({ id: 55, method: 'Page.printToPDF', params: { transferMode: 'ReturnAsStream' }, sessionId: PAGE_SID })
-  t.notOk(st.needsParse(Buffer.from(big)), 'id 55 tracked: id 5 is not selected')
-  t.notOk(st.needsParse(Buffer.from(`{"id":-5,"result":{}}`)), 'negative id not tracked')
-  st.track({ id: 5, method: 'Page.getNavigationHistory', params: {}, sessionId: 'OTHERSESSION' })
-  t.ok(st.needsParse(Buffer.from(big)), 'id 5 tracked (on any session): the cheap check selects it')
+  const pdf = st.track({ id: 55, method: 'Page.printToPDF', params: { transferMode: 'ReturnAsStream' }, sessionId: PAGE_SID })
+  t.notOk(st.needsParse(Buffer.from(big)), 'a PDF answer tracked: a client id is never selected')
+  t.notOk(st.needsParse(Buffer.from(`{"id":-5,"result":{}}`)), 'a negative id nobody is waiting for is not selected')
+  t.ok(st.needsParse(Buffer.from(`{"id":${pdf?.id as number},"result":{"stream":"9"}}`)), 'the gateway id is')
   st.observe(big)
-  t.equal(st.handles.size + st.sessions.size, 0, '…and observe learns nothing from an answer on the wrong session')
+  t.equal(st.handles.size + st.sessions.size, 0, '…and observe learns nothing from an answer nobody tracked')
   for (const frame of [
     '{"method":"Page.loadEventFired","params":{"timestamp":1.5},"sessionId":"A1B2"}',
     '{"method":"Runtime.consoleAPICalled","params":{"args":[{"value":"{\\"method\\":\\"Target.attachedToTarget\\"}"}]}}',
@@ -238,8 +239,7 @@ t.test('session kinds: browserSessionDeny applies to the browser session only', 
   // a browser session obtained through Target.attachToBrowserTarget
   const att = { id: 7, method: 'Target.attachToBrowserTarget', params: {}, sessionId: undefined }
   t.equal(outcome(decide(f, st, att)), 'forward', 'a browser connection may attach to the browser')
-  st.track(att)
-  feed(st, `{"id":7,"result":{"sessionId":"${BROWSER_SID}"}}`)
+  feed(st, `{"id":${st.track(att)?.id as number},"result":{"sessionId":"${BROWSER_SID}"}}`)
   t.equal(st.sessions.get(BROWSER_SID), 'browser')
   table(t, f, st, [['the attached browser session', cmd('Target.createTarget', { url: 'about:blank' }, BROWSER_SID), 'cdp.methods.browserSessionDeny.deny:Target.createTarget']])
   // a page connection's root is not the browser session
@@ -356,8 +356,8 @@ t.test('navigateToHistoryEntry: only entries the browser listed, held to the URL
   const hist = { id: 90, method: 'Page.getNavigationHistory', params: {}, sessionId: PAGE_SID }
   t.equal(outcome(decide(hedged, st, hist)), 'forward')
   table(t, hedged, st, [['before any history answer', cmd('Page.navigateToHistoryEntry', { entryId: 3 }, PAGE_SID), 'cdp.params:history-entry-unknown']])
-  st.track(hist)
-  const answer = { id: 90, result: { currentIndex: 2, entries: [
+  const histId = st.track(hist)?.id as number
+  const answer = { id: histId, result: { currentIndex: 2, entries: [
     { id: 1, url: 'about:blank', userTypedURL: 'about:blank', title: '', transitionType: 'typed' },
     { id: 3, url: `${FIXTURE}/one`, userTypedURL: `${FIXTURE}/one`, title: 'fixture', transitionType: 'typed' },
     { id: 4, url: 'http://127.0.0.1:8888/kernel/connection', userTypedURL: '', title: '', transitionType: 'link' }, // page JS went there
@@ -499,8 +499,8 @@ t.test('IO streams: only handles issued on this connection', async t => {
   // Playwright's page.pdf(): printToPDF with ReturnAsStream, then IO.read on the stream it got
   const pdf = { id: 120, method: 'Page.printToPDF', params: { transferMode: 'ReturnAsStream', printBackground: false }, sessionId: PAGE_SID }
   t.equal(outcome(decide(hedged, st, pdf)), 'forward')
-  st.track(pdf)
-  t.ok(feed(st, `{"id":120,"result":{"data":"","stream":"1739284563"},"sessionId":"${PAGE_SID}"}`), 'printToPDF answer parsed')
+  const pdfId = st.track(pdf)?.id as number
+  t.ok(feed(st, `{"id":${pdfId},"result":{"data":"","stream":"1739284563"},"sessionId":"${PAGE_SID}"}`), 'printToPDF answer parsed')
   table(t, hedged, st, [
     ['own handle', cmd('IO.read', { handle: '1739284563', size: 1048576 }, PAGE_SID), 'forward'],
     ['own handle, from the root session', cmd('IO.read', { handle: '1739284563' }), 'forward'],
