@@ -15,6 +15,7 @@ export const CTRL_SHIFT_I: Chord = { label: 'Ctrl+Shift+I', key: 'I', code: 'Key
 export const F12: Chord = { label: 'F12', key: 'F12', code: 'F12', keyCode: 123, modifiers: 0 }
 export const CTRL_H: Chord = { label: 'Ctrl+H', key: 'h', code: 'KeyH', keyCode: 72, modifiers: 2 }
 export const CTRL_J: Chord = { label: 'Ctrl+J', key: 'j', code: 'KeyJ', keyCode: 74, modifiers: 2 }
+export const CTRL_L: Chord = { label: 'Ctrl+L', key: 'l', code: 'KeyL', keyCode: 76, modifiers: 2 }
 export const CTRL_U: Chord = { label: 'Ctrl+U', key: 'u', code: 'KeyU', keyCode: 85, modifiers: 2 }
 export const CTRL_T: Chord = { label: 'Ctrl+T', key: 't', code: 'KeyT', keyCode: 84, modifiers: 2 }
 export const CTRL_N: Chord = { label: 'Ctrl+N', key: 'n', code: 'KeyN', keyCode: 78, modifiers: 2 }

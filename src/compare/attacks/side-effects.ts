@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import type { Attack, AttackContext, AttackOutcome } from '../types.ts'
 import { waitUntil } from '../../util/wait.ts'
 import { assertLocal, browserWsUrl, cdpConnect, closePage, evaluate, navigate, openPage, reason, type CdpConnection, type PageHandle } from '../cdp-client.ts'
-import { asRogue, nonce, plantCookie } from './cdp.ts'
+import { asRogue, browserRestarted, nonce, plantCookie, plantSecretFile } from './cdp.ts'
 import { closeNew, CTRL_H, frontendChannel, newTarget, openDevtoolsByKey, press, targets, type FrontendChannel } from './accelerators.ts'
 import { runPage } from './victim-browser.ts'
 
@@ -312,6 +312,83 @@ export const SIDE_EFFECT_ATTACKS: Attack[] = [
           return { harm: seen, evidence: `${notes.join('; ')}; oracle: the Set-Cookie value ${seen ? 'arrived in an event' : 'never reached the client'}` }
         })
       } finally { await plantCookie(ctx, null).catch(() => {}) }
+    },
+  },
+  {
+    id: 'accelerator-devtools-file-read',
+    category: 'side-effects',
+    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent navigates its page to file:///<workspace>/secret and reads it, and to the kernel\'s connection file (its path is what /health tells) and reads the HMAC key.',
+    stoppedBy: ['cdp-filter'],
+    attacker: 'rogue-agent',
+    async run (ctx) {
+      const path = join(ctx.d.internals.workspace.root, `${nonce('file')}.txt`)
+      const { secret, remove } = await plantSecretFile(path)
+      const key = await ctx.oracle.kernelKey()
+      const connFile = String((await ctx.oracle.kernel('GET', '/kernel/status')).json?.connection_file ?? '')
+      try {
+        return await asRogue(ctx, async c => await withFrontend(ctx, c, async (ch, notes) => {
+          const got: string[] = []
+          if (ch !== undefined) {
+            for (const [what, file, needle] of [['workspace secret', path, secret], ['kernel connection file', connFile, key]] as const) {
+              if (file === '') continue
+              const r = await attempt(`${what} via the frontend`, async () => {
+                await ch.send('Page.navigate', { url: `file://${file}` })
+                let text = ''
+                await waitUntil('the file page', async () => (text = String((await ch.send<{ result: { value?: unknown } }>('Runtime.evaluate', { expression: 'document.body ? document.body.innerText : ""', returnByValue: true })).result.value ?? '')).includes(needle), 5000, 150).catch(() => {})
+                return text.includes(needle)
+              })
+              notes.push(r.ok ? `${what}: ${r.value ? 'read' : 'not shown'}` : r.note)
+              if (r.ok && r.value) got.push(what)
+            }
+          }
+          return { harm: got.length > 0, evidence: `${notes.join('; ')}; oracle: ${got.length > 0 ? `${got.join(' and ')} read by the attacker` : 'nothing read'}` }
+        }))
+      } finally { await remove() }
+    },
+  },
+  {
+    id: 'accelerator-devtools-browser-close',
+    category: 'side-effects',
+    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent sends Browser.close, which the gateway refuses when sent directly.',
+    stoppedBy: ['cdp-filter'],
+    attacker: 'rogue-agent',
+    async run (ctx) {
+      const before = await ctx.oracle.browserId()
+      let sent = false
+      const out = await asRogue(ctx, async c => await withFrontend(ctx, c, async (ch, notes) => {
+        if (ch !== undefined) {
+          // the frontend's own connection is to the tab target: Browser.* answers on the page session
+          const r = await attempt('Browser.close via the frontend', async () => await ch.send('Browser.close'))
+          sent = true
+          notes.push(r.note)
+        }
+        return { harm: false, evidence: notes.join('; ') }
+      }))
+      const harm = await browserRestarted(ctx, before, sent ? 15_000 : 2000)
+      return { harm, evidence: `${out.evidence}; oracle: browser ${harm ? 'closed and restarted' : 'still the same process'}` }
+    },
+  },
+  {
+    id: 'webui-target-attach',
+    category: 'side-effects',
+    description: 'A rogue agent attaches to a chrome:// target Chromium already has (browser_ui: the omnibox popup, a WebUI page with Mojo bindings) and runs code in it (sets its title to a nonce).',
+    stoppedBy: ['cdp-filter'],
+    attacker: 'rogue-agent',
+    async run (ctx) {
+      const mark = nonce('webui')
+      return await asRogue(ctx, async c => {
+        const ui = (await targets(c)).filter(t => /^chrome(-untrusted)?:\/\//.test(t.url))
+        const notes: string[] = [`${ui.length} chrome:// targets visible (${[...new Set(ui.map(t => t.type))].join(', ') || 'none'})`]
+        for (const t of ui.slice(0, 3)) {
+          const r = await attempt(`attach ${t.type} ${t.url.slice(0, 40)}`, async () => {
+            const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', { targetId: t.targetId, flatten: true }, undefined, 5000)
+            try { return await evaluate<string>(c, sessionId, `document.title = ${JSON.stringify(mark)}; location.href`, { timeoutMs: 5000 }) } finally { await c.send('Target.detachFromTarget', { sessionId }, undefined, 3000).catch(() => {}) }
+          })
+          notes.push(r.ok ? `code ran in ${r.value.slice(0, 50)}` : r.note)
+        }
+        const seen = await direct(ctx, async v => (await targets(v)).some(t => t.title === mark))
+        return { harm: seen, evidence: `${notes.join('; ')}; oracle: ${seen ? 'a chrome:// page carries the attacker\'s title' : 'no chrome:// page touched'}` }
+      })
     },
   },
 ]
