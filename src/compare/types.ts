@@ -25,6 +25,8 @@ export interface Internals {
   readonly kernelHome?: string
   /** Chromium's HOME (its default download folder is ~/Downloads), when known. */
   readonly chromiumHome?: string
+  /** Put a file into upload/ the way the orchestrator does (the agent cannot write there); returns its path. */
+  readonly stageUpload?: (name: string, data: string) => Promise<string>
 }
 
 export interface Deployment {
