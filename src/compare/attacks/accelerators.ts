@@ -49,7 +49,7 @@ export async function newTarget (c: CdpConnection, before: ReadonlySet<string>, 
 /** Close targets opened as a side effect (harness tidiness through the attacker's own connection; best effort). */
 export async function closeNew (c: CdpConnection, before: ReadonlySet<string>): Promise<void> {
   if (!c.isOpen()) return
-  for (const t of await targets(c)) if (!before.has(t.targetId) && t.type === 'page') await c.send('Target.closeTarget', { targetId: t.targetId }, undefined, 3000).catch(() => {})
+  for (const t of await targets(c)) if (!before.has(t.targetId) && (t.type === 'page' || t.url.startsWith('devtools://'))) await c.send('Target.closeTarget', { targetId: t.targetId }, undefined, 3000).catch(() => {})
 }
 
 // Installed in the DevTools frontend: answers to our ids (≥ 900000) are kept out of the

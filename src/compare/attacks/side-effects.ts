@@ -4,7 +4,7 @@
 // folder, a service worker that outlives the client, a file outside output/, a WebUI page
 // with another client's history. Harm is judged behind the curtain, never by a status code.
 import { createSocket } from 'node:dgram'
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Attack, AttackContext, AttackOutcome } from '../types.ts'
 import { waitUntil } from '../../util/wait.ts'
