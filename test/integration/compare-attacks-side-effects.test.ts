@@ -24,7 +24,7 @@ import type { Attack, AttackContext, AttackOutcome, Deployment } from '../../src
 const ATTACK_MS = 120_000
 
 /** Gateway machinery the baseline does not have: nothing there to abuse (harm false, recorded). */
-const GATEWAY_ONLY = new Set(['frame-freezes-gateway', 'ticket-eviction', 'subject-lockout'])
+const GATEWAY_ONLY = new Set(['frame-freezes-gateway', 'ticket-eviction', 'subject-lockout', 'relay-no-backpressure'])
 
 /** What hedged does not stop yet, and the fix each waits for (issue 9). Remove an entry when its fix lands. */
 const WAITS_FOR: Record<string, string> = {
@@ -43,6 +43,7 @@ const WAITS_FOR: Record<string, string> = {
   'webui-target-attach': 'target awareness: no sessions on browser_ui / chrome:// targets (src/cdp)',
   'webrtc-udp-canary': 'the WebRTC UDP flag/policy for Chromium (src/sandbox)',
   'frame-freezes-gateway': 'the linear-time strict parser (src/cdp/strict-json, src/http)',
+  'relay-no-backpressure': 'relay backpressure on both legs (src/cdp relay)',
   'silent-sockets-lockout': 'silent-socket timeouts and per-source caps on every listener (src/http, src/net)',
   'ticket-eviction': 'per-principal ticket quotas (src/auth)',
   'subject-lockout': 'connection caps per token id (src/cdp front, src/auth)',

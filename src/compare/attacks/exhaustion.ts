@@ -4,10 +4,12 @@
 // tickets, per-principal caps): against the documented baseline they find nothing to break
 // and report so (harm false, with the reason) — the comparison shows them as gateway-only.
 import { spawn } from 'node:child_process'
+import { connect as netConnect, type Socket } from 'node:net'
+import { randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import type { Attack, AttackContext, AttackOutcome } from '../types.ts'
-import { authHeaders, browserWsUrl, cdpConnect, describeAnswer, httpCall, reason, type CdpConnection } from '../cdp-client.ts'
+import { authHeaders, browserWsUrl, cdpConnect, closePage, describeAnswer, httpCall, navigate, openPage, reason, type CdpConnection, type PageHandle } from '../cdp-client.ts'
 import { rogueToken } from './cdp.ts'
 
 /** `/health` on the kernel front, timed (ms; Infinity when it failed). */
@@ -91,6 +93,39 @@ async function runFlood (input: object, timeoutMs: number): Promise<{ opened: nu
   })
 }
 
+/** One masked client text frame (RFC 6455 §5.2), for a socket we write to by hand. */
+function clientFrame (text: string): Buffer {
+  const payload = Buffer.from(text)
+  const mask = randomBytes(4)
+  const len = payload.length
+  const head = len < 126 ? Buffer.from([0x81, 0x80 | len]) : len < 65536 ? Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255]) : Buffer.concat([Buffer.from([0x81, 0x80 | 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(len)); return b })()])
+  for (let i = 0; i < len; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number)
+  return Buffer.concat([head, mask, payload])
+}
+
+/**
+ * A WebSocket client that sends and then never reads: the upgrade by hand on a plain socket,
+ * then `frames`, then the socket is paused (TCP flow control is all the server sees).
+ */
+async function deafClient (wsUrl: string, headers: Record<string, string>, frames: readonly string[]): Promise<Socket> {
+  const u = new URL(wsUrl)
+  const sock = netConnect({ host: u.hostname, port: Number(u.port) })
+  await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject) })
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+  sock.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`)
+  const head = await new Promise<string>((resolve, reject) => { sock.once('data', (c: Buffer) => { resolve(c.toString('latin1')) }); sock.once('error', reject); setTimeout(() => { reject(new Error('no upgrade answer')) }, 10_000) })
+  if (!head.startsWith('HTTP/1.1 101')) { sock.destroy(); throw new Error(`upgrade refused: ${head.split('\r\n')[0] ?? ''}`) }
+  sock.pause()
+  for (const f of frames) sock.write(clientFrame(f))
+  return sock
+}
+
+/** A page of incompressible pixels: each screenshot of it is megabytes. */
+const NOISE_PAGE = `<!doctype html><title>noise</title><body style="margin:0"><canvas id=c width=1400 height=1400></canvas><script>
+const c = document.getElementById('c').getContext('2d'); const img = c.createImageData(1400, 1400);
+crypto.getRandomValues(img.data.subarray(0, 65536)); for (let i = 0; i < img.data.length; i += 65536) crypto.getRandomValues(img.data.subarray(i, Math.min(i + 65536, img.data.length)));
+for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255; c.putImageData(img, 0, 0); document.title = 'ready'</script></body>`
+
 export const EXHAUSTION_ATTACKS: Attack[] = [
   {
     id: 'frame-freezes-gateway',
@@ -119,6 +154,42 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
         const harm = worst > 1000
         return { harm, evidence: `frame (${(frame.length / 1048576).toFixed(1)} MiB) → ${reply} after ${took} ms; /health idle ${Math.round(idle)} ms, worst during the frame ${Number.isFinite(worst) ? `${Math.round(worst)} ms` : 'failed'} over ${probes} probes; oracle: the gateway ${harm ? 'stalled for every client' : 'kept answering'}` }
       } finally { c.close() }
+    },
+  },
+  {
+    id: 'relay-no-backpressure',
+    category: 'exhaustion',
+    description: 'A client with a CDP token asks for 40 full-size screenshots of an incompressible page on a page socket and never reads the answers; the front must not buffer them (harm: the process serving the front grows by 64 MiB or more).',
+    stoppedBy: ['cdp-filter'],
+    attacker: 'rogue-agent',
+    async run (ctx) {
+      const token = await rogueToken(ctx)
+      let c: CdpConnection
+      try { c = await cdpConnect(await browserWsUrl(ctx.d.endpoints.cdp, token), { headers: authHeaders(token) }) } catch (err) { return { harm: false, evidence: `connect refused: ${reason(err)}` } }
+      let page: PageHandle | undefined
+      let sock: Socket | undefined
+      try {
+        page = await openPage(c)
+        await navigate(c, page.sessionId, ctx.fixtures.sitePage(NOISE_PAGE))
+        const list = await httpCall(`${ctx.d.endpoints.cdp}/json/list`, { headers: authHeaders(token) })
+        const entry = Array.isArray(list.json) ? (list.json as Array<{ id?: string, webSocketDebuggerUrl?: string }>).find(e => e.id === page?.targetId) : undefined
+        if (entry?.webSocketDebuggerUrl === undefined) return { harm: false, evidence: `no page socket for the page: ${describeAnswer(list)}` }
+        const shot = (id: number): string => JSON.stringify({ id, method: 'Page.captureScreenshot', params: { format: 'png', captureBeyondViewport: true, clip: { x: 0, y: 0, width: 1400, height: 1400, scale: 1 } } })
+        const pid = listenerPid(ctx.d.endpoints.cdp)
+        const rssOf = (): number => (pid === process.pid || pid === undefined ? process.memoryUsage().rss : Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024)
+        const base = rssOf()
+        sock = await deafClient(entry.webSocketDebuggerUrl, authHeaders(token), Array.from({ length: 40 }, (_, i) => shot(i + 1)))
+        let peak = base
+        const t0 = Date.now()
+        while (Date.now() - t0 < 15_000 && peak - base < 64 * 1048576) { await new Promise(resolve => setTimeout(resolve, 250)); peak = Math.max(peak, rssOf()) }
+        const grew = Math.round((peak - base) / 1048576)
+        const harm = grew >= 64
+        return { harm, evidence: `40 screenshots asked on a page socket, never read; the front's process grew ${grew} MiB in ${Date.now() - t0} ms; oracle: ${harm ? 'the gateway buffers for a client that does not read' : 'bounded'}` }
+      } finally {
+        sock?.destroy()
+        await closePage(c, page)
+        c.close()
+      }
     },
   },
   {
