@@ -407,6 +407,11 @@ async function plantForKernel (ctx: AttackContext, dirs: readonly string[], name
     return { harm: ran, evidence: `${landed.evidence}; kernel reset → ${reset.status}; oracle: canary ${ran ? 'written by the kernel' : 'absent'}` }
   } finally {
     for (const n of await readdir(dir).catch(() => [] as string[])) if (!before.has(n)) await rm(join(dir, n), { force: true }).catch(() => {})
+    // where a gateway rewrote the download (output/) or Chromium's default put it (~/Downloads)
+    const stem = name.replace(/\.[a-z]+$/, '')
+    for (const other of [ctx.d.internals.workspace.output, ...(ctx.d.internals.chromiumHome !== undefined ? [join(ctx.d.internals.chromiumHome, 'Downloads')] : [])]) {
+      for (const n of await readdir(other).catch(() => [] as string[])) if (n.startsWith(stem)) await rm(join(other, n), { force: true }).catch(() => {})
+    }
     await rm(canary, { force: true }).catch(() => {})
     await resetDownloads(ctx)
   }
