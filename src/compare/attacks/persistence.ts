@@ -5,15 +5,10 @@
 // pages are WebUI with Mojo bindings and must never carry a client's session.
 import type { Attack, AttackContext } from '../types.ts'
 import { waitUntil } from '../../util/wait.ts'
-import { authHeaders, browserWsUrl, cdpConnect, closePage, describeAnswer, evaluate, httpCall, navigate, openPage, reason, type CdpConnection } from '../cdp-client.ts'
+import { authHeaders, cdpConnect, closePage, describeAnswer, evaluate, httpCall, navigate, openPage, reason } from '../cdp-client.ts'
 import { asRogue, nonce, rogueToken } from './cdp.ts'
 import { targets } from './accelerators.ts'
-
-/** Oracle view: a fresh connection straight to Chromium (a later visitor, or the harness). */
-async function direct<T> (ctx: AttackContext, fn: (c: CdpConnection) => Promise<T>): Promise<T> {
-  const c = await cdpConnect(await browserWsUrl(ctx.d.internals.chromium, null))
-  try { return await fn(c) } finally { c.close() }
-}
+import { direct } from './side-effect-tools.ts'
 
 /** A later visitor opens `url` in a new page and evaluates `expr` there. */
 async function laterVisitor (ctx: AttackContext, url: string, expr: string): Promise<string> {
