@@ -94,7 +94,7 @@ async function runFlood (input: object, timeoutMs: number): Promise<{ opened: nu
 }
 
 /** One masked client text frame (RFC 6455 §5.2), for a socket we write to by hand. */
-function clientFrame (text: string): Buffer {
+export function clientFrame (text: string): Buffer {
   const payload = Buffer.from(text)
   const mask = randomBytes(4)
   const len = payload.length
