@@ -63,6 +63,8 @@ export interface CdpConnection {
   sendRaw: (text: string, id: number, timeoutMs?: number) => Promise<CdpReply>
   /** The params of the next event `method` (optionally matching `pred`), within the timeout. */
   event: <T = any>(method: string, pred?: (params: T, sessionId: string | undefined) => boolean, timeoutMs?: number) => Promise<T>
+  /** Call `fn` for every event until the returned function is called. */
+  onEvent: (fn: (method: string, params: any, sessionId: string | undefined) => void) => () => void
   /** Resolves with the close code once the socket closes. */
   readonly closed: Promise<number>
   isOpen: () => boolean
@@ -127,6 +129,11 @@ export async function cdpConnect (wsUrl: string, o: { headers?: Record<string, s
         l = msg => { if (msg.method === method && pred(msg.params as T, msg.sessionId)) resolve(msg.params as T) }
         listeners.add(l)
       }), ms).finally(() => { if (l !== undefined) listeners.delete(l) })
+    },
+    onEvent (fn) {
+      const l = (msg: CdpReply): void => { if (typeof msg.method === 'string') fn(msg.method, msg.params, msg.sessionId) }
+      listeners.add(l)
+      return () => { listeners.delete(l) }
     },
     closed,
     isOpen: () => ws.readyState === WebSocket.OPEN,

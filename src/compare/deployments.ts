@@ -112,6 +112,9 @@ export async function startDeployment (spec: DeploymentSpec, fx: Fixtures, logge
       kernelTcp: sandbox.urls.kernel.startsWith('unix:') ? null : sandbox.urls.kernel,
       chromium: sandbox.urls.chromium,
       workspace: { root: sandbox.workspace.root, upload: sandbox.workspace.upload, output: sandbox.workspace.output, store: sandbox.workspace.store },
+      kernelHome: sandbox.kernel.homeDir,
+      chromiumHome: join(sandbox.chromium.root, 'home'),
+      stageUpload: async (name: string, data: string) => await sandbox.workspace.writeUpload(name, data),
     }
     let endpoints: Deployment['endpoints']
     if (documented) {

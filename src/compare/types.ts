@@ -21,6 +21,12 @@ export interface Internals {
   readonly workspace: { readonly root: string, readonly upload: string, readonly output: string, readonly store: string }
   /** A folder outside the workspace the agent could write to (where escapes would land); default <root>/../outside. */
   readonly outside?: string
+  /** The kernel server's HOME (IPython's profile and startup folder live under it), when known. */
+  readonly kernelHome?: string
+  /** Chromium's HOME (its default download folder is ~/Downloads), when known. */
+  readonly chromiumHome?: string
+  /** Put a file into upload/ the way the orchestrator does (the agent cannot write there); returns its path. */
+  readonly stageUpload?: (name: string, data: string) => Promise<string>
 }
 
 export interface Deployment {
@@ -50,6 +56,8 @@ export interface Fixtures {
   sitePage: (html: string) => string
   /** Bytes a download link on the ordinary site returns: `${site}/download`. */
   readonly downloadBody: string
+  /** Serve `r` (any body and headers) on an origin, at a fresh path ending in `name`; returns its URL. */
+  respond: (where: 'site' | 'evil', r: { body: string, headers?: Record<string, string>, status?: number }, name?: string) => string
 }
 
 export interface Oracle {
@@ -86,7 +94,7 @@ export type Attacker = 'network' | 'web-page' | 'rogue-agent' | 'page-js'
 
 export interface Attack {
   readonly id: string
-  readonly category: 'kernel-control' | 'kernel-key' | 'cross-origin' | 'dns-rebinding' | 'path-tricks' | 'jwt' | 'cdp' | 'cdp-evasion' | 'browser-pivot' | 'paths'
+  readonly category: 'kernel-control' | 'kernel-key' | 'cross-origin' | 'dns-rebinding' | 'path-tricks' | 'jwt' | 'cdp' | 'cdp-evasion' | 'browser-pivot' | 'paths' | 'side-effects' | 'exhaustion'
   readonly description: string
   /** Layers expected to stop it (documentation and the ablation check). */
   readonly stoppedBy: readonly LayerName[]

@@ -15,11 +15,12 @@ import { silentLogger } from '../../src/logger.ts'
 import { bounded, httpCall } from '../../src/compare/cdp-client.ts'
 import { KERNEL_WORKFLOWS } from '../../src/compare/workflows/kernel.ts'
 import { BROWSER_WORKFLOWS } from '../../src/compare/workflows/browser.ts'
+import { INPUT_WORKFLOWS } from '../../src/compare/workflows/browser-input.ts'
 import type { Deployment, Workflow, WorkflowContext } from '../../src/compare/types.ts'
 
 const WORKFLOW_MS = 150_000
 const REFUSAL_MS = 30_000 // a refused workflow fails fast, it does not hang until a timeout
-const WORKFLOWS: Workflow[] = [...KERNEL_WORKFLOWS, ...BROWSER_WORKFLOWS]
+const WORKFLOWS: Workflow[] = [...KERNEL_WORKFLOWS, ...BROWSER_WORKFLOWS, ...INPUT_WORKFLOWS]
 
 function chromiumRoot (url: string): string {
   const port = new URL(url).port

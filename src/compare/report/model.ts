@@ -16,7 +16,7 @@ import type { Attack, Workflow, Deployment } from '../types.ts'
 
 export const REPORT_SCHEMA_ID = 'hedge-compare/1'
 
-export const ATTACK_CATEGORIES = ['kernel-control', 'kernel-key', 'cross-origin', 'dns-rebinding', 'path-tricks', 'jwt', 'cdp', 'cdp-evasion', 'browser-pivot', 'paths'] as const
+export const ATTACK_CATEGORIES = ['kernel-control', 'kernel-key', 'cross-origin', 'dns-rebinding', 'path-tricks', 'jwt', 'cdp', 'cdp-evasion', 'browser-pivot', 'paths', 'side-effects', 'exhaustion'] as const
 export const ATTACKERS = ['network', 'web-page', 'rogue-agent', 'page-js'] as const
 export const WORKFLOW_CLIENTS = ['kernel', 'playwright', 'puppeteer', 'cdp'] as const
 export const TOPOLOGIES = ['documented', 'gateway', 'hedged'] as const

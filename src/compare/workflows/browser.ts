@@ -12,8 +12,8 @@ import type { Browser as PwBrowser, Page as PwPage } from 'playwright-core'
 import type { Browser as PpBrowser, ConnectionTransport } from 'puppeteer-core'
 import WebSocket from 'ws'
 
-const STEP_MS = 30_000 // one client call (the machine is shared and slow)
-const RUN_MS = 120_000 // a whole workflow
+export const STEP_MS = 30_000 // one client call (the machine is shared and slow)
+export const RUN_MS = 120_000 // a whole workflow
 
 /** Automation (code execution in pages, navigation, input) is what the policy means to allow. */
 export function automationAllowed (d: Deployment): boolean {
@@ -21,7 +21,7 @@ export function automationAllowed (d: Deployment): boolean {
 }
 
 const PNG = [0x89, 0x50, 0x4e, 0x47]
-function checkPng (what: string, buf: Uint8Array): void {
+export function checkPng (what: string, buf: Uint8Array): void {
   if (buf.length < 100 || PNG.some((b, i) => buf[i] !== b)) throw new Error(`${what}: not a PNG (${buf.length} bytes)`)
 }
 
@@ -36,7 +36,7 @@ async function pageIds (ctx: WorkflowContext): Promise<Set<string>> {
  * never handed back to it), pages the workflow opened are closed through Chromium's own
  * endpoint afterwards, so nothing piles up in the shared browser.
  */
-async function tidy (ctx: WorkflowContext, fn: () => Promise<void>): Promise<void> {
+export async function tidy (ctx: WorkflowContext, fn: () => Promise<void>): Promise<void> {
   const before = await pageIds(ctx).catch(() => undefined)
   try { await fn() } finally {
     if (before !== undefined) {
@@ -47,7 +47,7 @@ async function tidy (ctx: WorkflowContext, fn: () => Promise<void>): Promise<voi
 }
 
 /** Playwright over CDP with the orchestrator's token; always disconnects. */
-async function withPlaywright (ctx: WorkflowContext, fn: (b: PwBrowser) => Promise<void>): Promise<void> {
+export async function withPlaywright (ctx: WorkflowContext, fn: (b: PwBrowser) => Promise<void>): Promise<void> {
   const { chromium } = await import('playwright-core')
   const token = await ctx.d.token('cdp', ['cdp:control'], 600)
   await tidy(ctx, async () => {
@@ -57,7 +57,7 @@ async function withPlaywright (ctx: WorkflowContext, fn: (b: PwBrowser) => Promi
 }
 
 /** A new page in the default context, closed afterwards. */
-async function withPage (b: PwBrowser, fn: (p: PwPage) => Promise<void>): Promise<void> {
+export async function withPage (b: PwBrowser, fn: (p: PwPage) => Promise<void>): Promise<void> {
   const context = b.contexts()[0]
   if (context === undefined) throw new Error('connectOverCDP: no default context')
   const page = await bounded('newPage', context.newPage(), STEP_MS)
@@ -82,7 +82,7 @@ async function browse (ctx: WorkflowContext, page: PwPage, text: string): Promis
  * the headers on the upgrade, no Origin, no compression), but owned here: when connect()
  * fails half-way (a refused command) Puppeteer leaves its socket open, and we must not.
  */
-async function puppeteerTransport (url: string, headers: Record<string, string>): Promise<ConnectionTransport & { close: () => void }> {
+export async function puppeteerTransport (url: string, headers: Record<string, string>): Promise<ConnectionTransport & { close: () => void }> {
   const ws = new WebSocket(url, [], { followRedirects: true, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, handshakeTimeout: STEP_MS, headers: { 'User-Agent': 'Puppeteer', ...headers } })
   await bounded('puppeteer upgrade', new Promise<void>((resolve, reject) => {
     ws.once('open', resolve)
