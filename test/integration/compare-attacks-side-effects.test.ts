@@ -3,8 +3,8 @@
 // bounds (frame cost, silent sockets, tickets, per-principal caps, what /health tells),
 // against the documented baseline and hedged — judged by the oracle, never by a status code.
 // Every attack must harm the baseline (except the gateway-only ones: the baseline has no
-// parser, tickets or caps to abuse); hedged must stop every one. Those hedged does not stop
-// yet are marked todo with the fix they wait for: flip them as the fixes land.
+// parser, tickets or caps to abuse); hedged must stop every one
+// (issue 9's fixes: the CDP model, separate identities, browser hardening, bounded work).
 // Only loopback is ever contacted; no Chromium is left behind.
 import t from 'tap'
 import { execFileSync } from 'node:child_process'
@@ -26,30 +26,11 @@ const ATTACK_MS = 120_000
 /** Gateway machinery the baseline does not have: nothing there to abuse (harm false, recorded). */
 const GATEWAY_ONLY = new Set(['frame-freezes-gateway', 'ticket-eviction', 'subject-lockout', 'relay-no-backpressure'])
 
-/** What hedged does not stop yet, and the fix each waits for (issue 9). Remove an entry when its fix lands. */
-const WAITS_FOR: Record<string, string> = {
-  'accelerator-devtools-cookies': 'input accelerator filtering or target awareness (no devtools:// sessions) in src/cdp',
-  'accelerator-devtools-file-read': 'input accelerator filtering or target awareness (no devtools:// sessions) in src/cdp',
-  'accelerator-devtools-browser-close': 'input accelerator filtering or target awareness (no devtools:// sessions) in src/cdp',
-  'download-into-kernel-startup': 'accelerator filtering (src/cdp) or separate uids for browser and kernel (src/sandbox)',
-  'download-into-user-site': 'accelerator filtering (src/cdp) or separate uids / PYTHONNOUSERSITE for the kernel (src/sandbox)',
-  'cookie-fixation-persists': 'per-client disposable browser contexts, with Storage.setCookies confined to the client\'s context (src/cdp)',
-  'discovery-webui-ticket': 'target awareness: no discovery entries, tickets or page sockets for chrome:// targets (src/cdp)',
-  'download-default-outside-output': 'behavior "default" rewritten into output/ (src/cdp) or the profile download dir (src/sandbox)',
-  'download-page-autoclick': 'the profile\'s default download folder set to output/ (src/sandbox)',
-  'service-worker-persists-browser-fetch': 'browser-level Fetch refused or confined, per-client contexts (src/cdp)',
-  'service-worker-persists-page-fetch': 'per-client disposable browser contexts (src/cdp)',
-  'webui-history-read': 'input accelerator filtering (Ctrl+H) or target awareness (no chrome:// sessions) in src/cdp',
-  'accelerator-webui-tabs': 'input accelerator filtering (Ctrl+T/N, Ctrl+Shift+N) or target awareness (no chrome:// sessions) in src/cdp',
-  'webui-target-attach': 'target awareness: no sessions on browser_ui / chrome:// targets (src/cdp)',
-  'webrtc-udp-canary': 'the WebRTC UDP flag/policy for Chromium (src/sandbox)',
-  'frame-freezes-gateway': 'the linear-time strict parser (src/cdp/strict-json, src/http)',
-  'relay-no-backpressure': 'relay backpressure on both legs (src/cdp relay)',
-  'silent-sockets-lockout': 'silent-socket timeouts and per-source caps on every listener (src/http, src/net)',
-  'ticket-eviction': 'per-principal ticket quotas, or tickets only for principals that may connect (src/auth, src/cdp discovery)',
-  'subject-lockout': 'connection caps per token id (src/cdp front, src/auth)',
-  'health-leaks-connection-file': 'the connection-file path stripped from /health and /kernel/status (src/http or policies)',
-}
+/**
+ * Harm on the baseline that depends on how fast descriptors run out on a busy machine: a run
+ * that shows none is repeated once (the hedged side is asserted on its first run, as always).
+ */
+const RETRY_ON_BASELINE = new Set(['silent-sockets-lockout'])
 
 function chromiumRoot (url: string): string {
   const port = new URL(url).port
@@ -89,21 +70,21 @@ t.test('catalogue shape', async t => {
     t.ok(a.stoppedBy.length > 0, `${a.id}: names the layers that stop it`)
     t.match(a.category, /^(side-effects|exhaustion)$/, `${a.id}: category`)
   }
-  for (const id of [...GATEWAY_ONLY, ...Object.keys(WAITS_FOR)]) t.ok(ALL.some(a => a.id === id), `${id} is an attack`)
+  for (const id of [...GATEWAY_ONLY, ...RETRY_ON_BASELINE]) t.ok(ALL.some(a => a.id === id), `${id} is an attack`)
 })
 
 // The silent-socket flood strains this very process (the gateway runs in it): last.
 const ordered = [...ALL.filter(a => a.id !== 'silent-sockets-lockout'), ...ALL.filter(a => a.id === 'silent-sockets-lockout')]
 for (const a of ordered) {
   t.test(a.id, async t => {
-    const b = await run(a, baseline)
+    let b = await run(a, baseline)
+    if (!b.harm && RETRY_ON_BASELINE.has(a.id)) b = await run(a, baseline)
     t.notOk(b.evidence.includes('\n'), 'evidence is one line')
     if (GATEWAY_ONLY.has(a.id)) t.notOk(b.harm, `baseline: nothing of the gateway's to abuse — ${b.evidence}`)
     else t.ok(b.harm, `baseline: harm — ${b.evidence}`)
     const h = await run(a, hedged)
     t.notOk(h.evidence.includes('\n'), 'evidence is one line')
-    const waits = WAITS_FOR[a.id]
-    t.equal(h.harm, false, `hedged: stopped — ${h.evidence}`, waits !== undefined ? { todo: `waits for ${waits}` } : {})
+    t.equal(h.harm, false, `hedged: stopped — ${h.evidence}`)
   })
 }
 
