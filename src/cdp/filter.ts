@@ -29,6 +29,7 @@ export interface CdpFilter {
   readonly targets: TargetRules
   readonly tenancy: Tenancy
   readonly input: 'filter' | 'allow'
+  readonly maxPages: number
 }
 
 export type Decision =
@@ -51,6 +52,7 @@ export function compileCdpFilter (cdp: Policy['cdp'], dirs: WorkspaceDirs = {}):
     targets: compileTargetRules(cdp.targets),
     tenancy: cdp.tenancy,
     input: cdp.input,
+    maxPages: cdp.maxPagesPerConnection,
   })
 }
 
@@ -160,6 +162,9 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
       // report-only prepares no context of its own: the rewrite would have happened, nothing to report
       if (own === undefined) { if (st.enforce) return deny('cdp.tenancy.no-context', `${cmd.method}: this connection has no browser context of its own`) } else c = withParam(cmd, p, 'browserContextId', own)
     } else if (!st.view.contextAllowed(p.browserContextId)) return deny('cdp.tenancy.context', `${cmd.method}: browser context belongs to another client`)
+  }
+  if (method === 'Target.createTarget' && f.tenancy === 'isolated' && st.rootKind === 'browser' && st.view.ownPages() >= f.maxPages) {
+    return deny('cdp.maxPagesPerConnection', `${cmd.method}: this connection already holds ${f.maxPages} pages`)
   }
   if (method === 'Target.disposeBrowserContext' && f.tenancy === 'isolated' && (!st.view.contextAllowed(p.browserContextId) || p.browserContextId === st.view.gatewayContext)) {
     return deny('cdp.tenancy.context', 'only browser contexts this connection created can be disposed')

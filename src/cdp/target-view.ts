@@ -127,6 +127,13 @@ export class TargetView {
     return this.judge(typeof targetId === 'string' ? this.targets.get(targetId) : undefined)
   }
 
+  /** Pages open in this connection's own contexts. */
+  ownPages (): number {
+    let n = 0
+    for (const t of this.targets.values()) if (t.type === 'page' && typeof t.browserContextId === 'string' && this.own.has(t.browserContextId)) n++
+    return n
+  }
+
   /** Is a browser context one the client may name (isolated: its own; shared: any)? */
   contextAllowed (ctx: unknown): boolean {
     return this.o.tenancy === 'shared' || (typeof ctx === 'string' && this.own.has(ctx))

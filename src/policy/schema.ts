@@ -110,6 +110,7 @@ const Cdp = Type.Object({
   maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024, ...d('Largest client→browser frame.') }),
   maxMessagesPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000, ...d('Per-connection rate of client→browser frames.') }),
   maxConnectionsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, ...d('Open DevTools connections per token subject (all its tokens together), or per client address without auth.') }),
+  maxPagesPerConnection: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, ...d('Pages a browser connection may hold open in its own contexts (tenancy isolated); `Target.createTarget` beyond it is refused. Each page costs the shared browser memory.') }),
   maxConnectionsPerToken: Type.Integer({ minimum: 1, maximum: 10_000, default: 8, ...d('Open DevTools connections per token (its `jti`): one leaked or greedy token cannot take every slot of its subject.') }),
   maxBytesPerSecond: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 32 * 1024 * 1024, ...d('Client→browser bytes per second per connection, charged before parsing; a client over it is paused (backpressure), not refused.') }),
   idleTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),

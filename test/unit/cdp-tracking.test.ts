@@ -63,3 +63,19 @@ t.test('a released context stays claimed until it is retired', async t => {
   t.notOk(r.isClaimed('C'), 'forgotten after the retirement period')
   t.notOk(r.isClaimed(undefined))
 })
+
+t.test('pages per connection are capped (review: one client could exhaust the shared browser)', async t => {
+  const { compileCdpFilter, decide } = await import('../../src/cdp/filter.ts')
+  const { testPolicy } = await import('../helpers/gateway.ts')
+  const f = compileCdpFilter(testPolicy('hedged', { cdp: { maxPagesPerConnection: 2 } }).cdp)
+  const st = state()
+  const create = { id: 1, method: 'Target.createTarget', params: { url: 'about:blank' }, sessionId: undefined }
+  const learn = (id: string, ctx: string): void => { st.observe(JSON.stringify({ method: 'Target.targetCreated', params: { targetInfo: { targetId: id, type: 'page', url: 'about:blank', browserContextId: ctx } } })) }
+  learn('p1', OWN); learn('x1', OTHER); learn('x2', OTHER)
+  t.equal(decide(f, st, create).action, 'forward', 'one own page: another is fine (other clients\' pages do not count)')
+  learn('p2', OWN)
+  const d = decide(f, st, create)
+  t.equal(d.action === 'deny' ? d.rule : d.action, 'cdp.maxPagesPerConnection', 'two own pages: refused')
+  st.observe(JSON.stringify({ method: 'Target.targetDestroyed', params: { targetId: 'p2' } }))
+  t.equal(decide(f, st, create).action, 'forward', 'one closed: room again')
+})
