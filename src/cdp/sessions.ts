@@ -184,7 +184,7 @@ export class ConnectionState {
     let msg: { id?: number, method?: string, params?: Record<string, any>, result?: Record<string, any>, sessionId?: string }
     try { msg = JSON.parse(text) } catch { return PASS }
     if (msg === null || typeof msg !== 'object') return PASS
-    if (typeof msg.method === 'string') return this.onEvent(msg as { method: string, params?: Record<string, any>, sessionId?: string }, text)
+    if (typeof msg.method === 'string') return this.onEvent(msg as { method: string, params?: Record<string, any>, sessionId?: string })
     if (typeof msg.id !== 'number') return PASS
     const asked = this.pending.get(msg.id)
     if (asked === undefined || asked.internal === true) return PASS
@@ -196,7 +196,7 @@ export class ConnectionState {
     return o.text !== undefined || o.drop === true ? o : { ...o, text: withId(text, msg.id, asked.clientId as number) }
   }
 
-  private onEvent (msg: { method: string, params?: Record<string, any>, sessionId?: string }, text: string): Observed {
+  private onEvent (msg: { method: string, params?: Record<string, any>, sessionId?: string }): Observed {
     const p = msg.params ?? {}
     if (this.redactCookies && /^(Network|Fetch|Audits)\./.test(msg.method)) {
       if (!stripCookies(msg.params)) return PASS

@@ -2,14 +2,12 @@
 // Playwright and Puppeteer send it (ordinary keys, Control+A, typing), uploads from upload/,
 // and Puppeteer's downloads, PDF and new contexts. Same rules as browser.ts: the orchestrator's
 // token, bounded steps, every page closed, every client disconnected, loopback fixtures only.
-import { readdir, readFile, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readdir } from 'node:fs/promises'
 import type { Browser as PpBrowser, Page as PpPage } from 'puppeteer-core'
 import type { Page as PwPage } from 'playwright-core'
 import type { Workflow, WorkflowContext } from '../types.ts'
-import { waitUntil } from '../../util/wait.ts'
 import { authHeaders, bounded, browserWsUrl } from '../cdp-client.ts'
-import { automationAllowed, checkPng, puppeteerTransport, RUN_MS, STEP_MS, tidy, withPage, withPlaywright } from './browser.ts'
+import { automationAllowed, checkPng, downloadLands, puppeteerTransport, RUN_MS, STEP_MS, tidy, withPage, withPlaywright } from './browser.ts'
 
 /** A text field, a file input and a button; the page reports what it saw in #out. */
 const INPUT_PAGE = `<!doctype html><title>input</title><body>
@@ -48,19 +46,6 @@ async function staged (ctx: WorkflowContext): Promise<{ path: string, body: stri
   return { path: await ctx.d.internals.stageUpload(`wf-${Date.now()}.txt`, body), body }
 }
 
-/** Wait for the site's download in output/ (put there by the agent's own setDownloadBehavior or the gateway), then remove it. */
-async function downloadLands (ctx: WorkflowContext, before: ReadonlySet<string>): Promise<void> {
-  const output = ctx.d.internals.workspace.output
-  let landed: string | undefined
-  await waitUntil('the download in output/', async () => {
-    for (const name of await readdir(output)) {
-      if (before.has(name) || name.endsWith('.crdownload')) continue
-      if ((await readFile(join(output, name), 'utf8')) === ctx.fixtures.downloadBody) { landed = name; return true }
-    }
-    return false
-  }, STEP_MS, 100)
-  if (landed !== undefined) await rm(join(output, landed), { force: true })
-}
 
 async function pwKeyboard (ctx: WorkflowContext, page: PwPage): Promise<void> {
   await page.goto(ctx.fixtures.sitePage(INPUT_PAGE))

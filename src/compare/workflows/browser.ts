@@ -161,15 +161,7 @@ export const BROWSER_WORKFLOWS: Workflow[] = [
           await withPage(b, async page => {
             await page.goto(`${ctx.fixtures.site}/`)
             await page.click('#dl')
-            let landed: string | undefined
-            await waitUntil('the download in output/', async () => {
-              for (const name of await readdir(output)) {
-                if (before.has(name) || name.endsWith('.crdownload')) continue
-                if ((await readFile(join(output, name), 'utf8')) === ctx.fixtures.downloadBody) { landed = name; return true }
-              }
-              return false
-            }, STEP_MS, 100)
-            if (landed !== undefined) await rm(join(output, landed), { force: true })
+            await downloadLands(ctx, before)
           })
         } finally { await cdp.detach().catch(() => {}) }
       })
@@ -232,3 +224,17 @@ export const BROWSER_WORKFLOWS: Workflow[] = [
     },
   },
 ]
+
+/** Wait for the site's download in output/ (put there by the agent's own setDownloadBehavior or the gateway), then remove it. */
+export async function downloadLands (ctx: WorkflowContext, before: ReadonlySet<string>): Promise<void> {
+  const output = ctx.d.internals.workspace.output
+  let landed: string | undefined
+  await waitUntil('the download in output/', async () => {
+    for (const name of await readdir(output)) {
+      if (before.has(name) || name.endsWith('.crdownload')) continue
+      if ((await readFile(join(output, name), 'utf8')) === ctx.fixtures.downloadBody) { landed = name; return true }
+    }
+    return false
+  }, STEP_MS, 100)
+  if (landed !== undefined) await rm(join(output, landed), { force: true })
+}
