@@ -177,13 +177,14 @@ export class ConnectionState {
   /**
    * Learn from a browser→client frame that needsParse() selected, and say what to do with it:
    * pass, drop (a target this client may not see), or replace (cookies stripped, a list
-   * filtered). Never throws; a frame that does not parse is passed as it came (it was the
-   * browser's, and nothing in it is learnt).
+   * filtered). Never throws; a selected frame that does not parse is dropped (enforce) or
+   * passed as it came (report-only), and nothing in it is learnt.
    */
   observe (text: string): Observed {
     let msg: { id?: number, method?: string, params?: Record<string, any>, result?: Record<string, any>, sessionId?: string }
-    try { msg = JSON.parse(text) } catch { return PASS }
-    if (msg === null || typeof msg !== 'object') return PASS
+    // Chromium sends valid JSON; a selected frame that is not is dropped when enforcing (fail closed).
+    try { msg = JSON.parse(text) } catch { return this.enforce ? DROP : PASS }
+    if (msg === null || typeof msg !== 'object') return this.enforce ? DROP : PASS
     if (typeof msg.method === 'string') return this.onEvent(msg as { method: string, params?: Record<string, any>, sessionId?: string })
     if (typeof msg.id !== 'number') return PASS
     const asked = this.pending.get(msg.id)
