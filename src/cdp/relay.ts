@@ -301,6 +301,8 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
         }
       }
       const o = state.observe(text)
+      if (o.detached !== undefined) logger.warn({ event: 'detach', layer: 'cdp-filter', rule: o.detached.rule, targetId: o.detached.targetId, ...who }, `target became forbidden (${o.detached.rule}): sessions detached`)
+      for (const n of o.notices ?? []) reply(n)
       fireInternal(o.internal)
       if (o.redacted === true) {
         metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })

@@ -73,7 +73,16 @@ function kindOf (type: unknown): SessionKind {
 export interface InternalCommand { readonly method: string, readonly params: Record<string, unknown>, readonly sessionId?: string }
 
 /** What to do with a browser→client frame after observe(): pass it, drop it, or send `text` instead; plus commands to send. */
-export interface Observed { readonly drop?: boolean, readonly text?: string, readonly internal?: readonly InternalCommand[], readonly redacted?: boolean }
+export interface Observed {
+  readonly drop?: boolean
+  readonly text?: string
+  readonly internal?: readonly InternalCommand[]
+  readonly redacted?: boolean
+  /** Frames for the client before this one (why a session is being taken away). */
+  readonly notices?: readonly string[]
+  /** What to log about it. */
+  readonly detached?: { readonly targetId: string, readonly rule: string }
+}
 const PASS: Observed = Object.freeze({})
 const DROP: Observed = Object.freeze({ drop: true })
 
@@ -209,12 +218,19 @@ export class ConnectionState {
         const info = this.view.learn(p.targetInfo)
         if (info === undefined) return this.enforce ? DROP : PASS
         const internal: InternalCommand[] = []
-        if (this.enforce && !this.view.judge(info).allowed) {
-          // A target that became forbidden (e.g. navigated to chrome://) loses the client's sessions.
-          for (const [sid, tid] of this.sessionTargets) if (tid === info.targetId) internal.push({ method: 'Target.detachFromTarget', params: { sessionId: sid } })
+        const notices: string[] = []
+        const v = this.view.judge(info)
+        if (this.enforce && !v.allowed) {
+          // A target that became forbidden (e.g. navigated to chrome://) loses the client's sessions;
+          // the client is told why (Inspector.detached carries a reason) before Chromium detaches it.
+          for (const [sid, tid] of this.sessionTargets) {
+            if (tid !== info.targetId) continue
+            notices.push(JSON.stringify({ method: 'Inspector.detached', params: { reason: `hedge: ${v.message} [${v.rule}]` }, sessionId: sid }))
+            internal.push({ method: 'Target.detachFromTarget', params: { sessionId: sid } })
+          }
         }
         const out: Observed = !this.enforce || this.view.discovered(info) ? PASS : DROP
-        return internal.length === 0 ? out : { ...out, internal }
+        return internal.length === 0 ? out : { ...out, internal, notices, detached: { targetId: info.targetId, rule: v.allowed ? '' : v.rule } }
       }
       case 'Target.targetDestroyed':
       case 'Target.targetCrashed': {

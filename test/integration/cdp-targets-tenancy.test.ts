@@ -115,12 +115,15 @@ t.test('a target that becomes privileged loses the client\'s session', async t =
   const { targetId } = await c.send('Target.createTarget', { url: 'about:blank' })
   const { sessionId } = await c.send('Target.attachToTarget', { targetId, flatten: true })
   const detached = c.event('Target.detachedFromTarget', p => (p as { sessionId: string }).sessionId === sessionId)
+  const told = c.event('Inspector.detached', () => true)
   // the harness (not the client) sends the page to a chrome:// URL
   const d = await direct(t)
   const { sessionId: ds } = await d.send('Target.attachToTarget', { targetId, flatten: true })
   await d.send('Page.navigate', { url: 'chrome://version' }, ds)
   await detached
   t.pass('the client was detached')
+  t.match((await told).reason, /cdp\.targets\.scheme/, 'and told why')
+  t.ok(gw.logs.lines.some(l => l.event === 'detach' && l.rule === 'cdp.targets.scheme'), 'logged with the rule')
   await t.rejects(c.send('Runtime.evaluate', { expression: 'document.body.innerText' }, sessionId), /session-unknown|cdp\.targets/, 'and cannot use the session')
   await t.rejects(c.send('Target.attachToTarget', { targetId, flatten: true }), /cdp\.targets\.scheme/, 'nor attach again')
 })
