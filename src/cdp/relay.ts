@@ -154,7 +154,8 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   if (enforce && ctx.rootKind === 'browser') {
     queue = []
     void (async () => {
-      await sendInternal({ method: 'Target.setDiscoverTargets', params: { discover: true } })
+      // every type (browser and tab included): what the client sees is then decided by its own filter and the target rules
+      await sendInternal({ method: 'Target.setDiscoverTargets', params: { discover: true, filter: [{}] } })
       if (filter.tenancy === 'isolated') {
         const r = await sendInternal({ method: 'Target.createBrowserContext', params: { disposeOnDetach: true } })
         if (typeof r.browserContextId !== 'string') throw new Error('no browser context')
