@@ -99,6 +99,8 @@ export interface Attack {
   /** Layers expected to stop it (documentation and the ablation check). */
   readonly stoppedBy: readonly LayerName[]
   readonly attacker: Attacker
+  /** It abuses machinery only the gateway has (its parser, tickets, quotas, relay): the baseline has nothing to harm. */
+  readonly gatewayOnly?: true
   run: (ctx: AttackContext) => Promise<AttackOutcome>
 }
 

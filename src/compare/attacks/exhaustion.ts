@@ -129,6 +129,7 @@ for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255; c.putImageData(i
 export const EXHAUSTION_ATTACKS: Attack[] = [
   {
     id: 'frame-freezes-gateway',
+    gatewayOnly: true,
     category: 'exhaustion',
     description: 'A client with a CDP token sends one 4 MiB frame of 299-digit number runs; meanwhile a separate client times /health on the kernel front (harm: an answer takes over 1 s, or fails).',
     stoppedBy: ['cdp-filter'],
@@ -158,6 +159,7 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
   },
   {
     id: 'relay-no-backpressure',
+    gatewayOnly: true,
     category: 'exhaustion',
     description: 'A client with a CDP token asks for 40 full-size screenshots of an incompressible page on a page socket and never reads the answers; the front must not buffer them (harm: the process serving the front grows by 64 MiB or more).',
     stoppedBy: ['cdp-filter'],
@@ -227,6 +229,7 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
   },
   {
     id: 'ticket-eviction',
+    gatewayOnly: true,
     category: 'exhaustion',
     description: 'A cdp:read token mints tickets in a loop (GET /json/list) until another client\'s fresh, unused ticket is evicted; the other client then connects with its ticketed URL (as Puppeteer\'s browserURL does: no header).',
     stoppedBy: ['auth'],
@@ -259,6 +262,7 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
   },
   {
     id: 'subject-lockout',
+    gatewayOnly: true,
     category: 'exhaustion',
     description: 'One CDP token opens connections up to the per-principal cap and holds them; another token of the same orchestrator (minted separately) is refused.',
     stoppedBy: ['auth'],
