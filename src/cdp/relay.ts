@@ -151,20 +151,10 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
 
   // ---- setup: until it is done, client frames wait in order
   let queue: Array<[RawData, boolean]> | null = null
-  if (enforce && ctx.rootKind === 'browser') {
-    queue = []
-    void (async () => {
-      // every type (browser and tab included): what the client sees is then decided by its own filter and the target rules
-      await sendInternal({ method: 'Target.setDiscoverTargets', params: { discover: true, filter: [{}] } })
-      if (filter.tenancy === 'isolated') {
-        const r = await sendInternal({ method: 'Target.createBrowserContext', params: { disposeOnDetach: true } })
-        if (typeof r.browserContextId !== 'string') throw new Error('no browser context')
-        state.view.claim(r.browserContextId, true)
-        for (const c of onNewContext(r.browserContextId)) await sendInternal(c)
-        // One blank page, as a fresh browser has: clients that use the first page of the default context find it.
-        await sendInternal({ method: 'Target.createTarget', params: { url: 'about:blank', browserContextId: r.browserContextId } })
-      }
-    })().then(() => {
+  /** Run `prepare` before any further client frame (those that arrive meanwhile wait, in order). */
+  const holdWhile = (prepare: () => Promise<void>, first?: [RawData, boolean]): void => {
+    queue = first === undefined ? [] : [first]
+    prepare().then(() => {
       const q = queue ?? []
       queue = null
       for (const [data, isBinary] of q) { if (!closed) onClientFrame(data, isBinary) }
@@ -174,6 +164,23 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       closeBoth(1011, 'gateway setup failed')
     })
   }
+  if (enforce && ctx.rootKind === 'browser') {
+    holdWhile(async () => {
+      // every type (browser and tab included): what the client sees is then decided by its own filter and the target rules
+      await sendInternal({ method: 'Target.setDiscoverTargets', params: { discover: true, filter: [{}] } })
+      if (filter.tenancy === 'isolated') {
+        const r = await sendInternal({ method: 'Target.createBrowserContext', params: { disposeOnDetach: true } })
+        if (typeof r.browserContextId !== 'string') throw new Error('no browser context')
+        state.view.claim(r.browserContextId, true)
+        for (const c of onNewContext(r.browserContextId)) await sendInternal(c)
+      }
+    })
+  }
+  // One blank page in the client's own context, as a fresh browser shows — made when the client
+  // first looks for pages (Playwright's contexts()[0].pages()[0], Puppeteer's pages()), because
+  // a page is a window and a renderer: measured ~0.2–1 s of a busy browser per connection.
+  let blankPage = !(enforce && ctx.rootKind === 'browser' && filter.tenancy === 'isolated')
+  const LOOKS_FOR_PAGES = new Set(['Target.setAutoAttach', 'Target.getTargets', 'Target.setDiscoverTargets', 'Target.getBrowserContexts'])
 
   // Deny lines are budgeted per connection: a flood of refused frames is one summary line a second, not one line each.
   let logged = 0
@@ -249,6 +256,13 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       const e = err instanceof StrictJsonError ? err : new StrictJsonError('syntax', 'unparsable')
       const to = addressOf(e, text)
       if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, to.id, to.sessionId, -32600)) sendTo(browser, client, Buffer.from(text), false)
+      return
+    }
+    if (!blankPage && LOOKS_FOR_PAGES.has(cmd.method)) {
+      // this frame runs again once the page exists
+      blankPage = true
+      const ctxId = state.view.gatewayContext
+      holdWhile(async () => { if (ctxId !== undefined) await sendInternal({ method: 'Target.createTarget', params: { url: 'about:blank', browserContextId: ctxId } }) }, [data, isBinary])
       return
     }
     if (!limiter.tryTake()) {

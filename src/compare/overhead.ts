@@ -10,7 +10,10 @@
 // The machine is shared and noisy, so each row is `rounds` short runs, direct and via back
 // to back (order alternating), and every number is a median over rounds; ratios are medians
 // of the per-round paired ratios. A fresh WebSocket per run keeps every run's burst inside
-// the relay's per-connection rate limit the same way on both sides. Measurement only:
+// the relay's per-connection rate limit the same way on both sides; each run starts timing
+// once the socket has answered a first message, because what a connection costs to set up
+// (hedged's own browser context and blank page per connection) is paid once per connection,
+// not per message: it is reported apart, as the median time to that first answer. Measurement only:
 // nothing here asserts; failed requests are counted, never hidden in the latencies.
 import { Agent, request } from 'node:http'
 import WebSocket from 'ws'
@@ -28,7 +31,7 @@ export interface OverheadOptions {
 }
 
 /** One run's raw result. */
-interface Run { latMs: number[], errors: number, seconds: number, firstError?: string }
+interface Run { latMs: number[], errors: number, seconds: number, firstError?: string, readyMs?: number }
 
 const REQUEST_TIMEOUT_MS = 10_000
 const DRAIN_TIMEOUT_MS = 10_000
@@ -119,6 +122,10 @@ export function row (deployment: string, target: OverheadTarget, concurrency: nu
     const first = rs.find(r => r.firstError !== undefined)?.firstError
     return errs > 0 ? [`${String(side)}: ${errs} failed request(s)${first !== undefined ? `, first: ${first.slice(0, 160)}` : ''}`] : []
   })
+  const ready = (rs: readonly Run[]): number | undefined => { const v = rs.flatMap(r => r.readyMs === undefined ? [] : [r.readyMs]); return v.length === 0 ? undefined : median(v) }
+  const rd = ready(direct)
+  const rv = ready(via)
+  if (rd !== undefined && rv !== undefined) notes.push(`connection ready (first answer): direct ${rd.toFixed(1)} ms, via ${rv.toFixed(1)} ms (median; not in the latencies)`)
   if (notes.length > 0) out.note = notes.join('; ')
   return out
 }
@@ -212,8 +219,16 @@ async function openWs (e: CdpEndpoint): Promise<WebSocket> {
 
 /** `inFlight` Browser.getVersion messages outstanding on one fresh socket until `ms` have passed, then drain. */
 async function cdpRun (e: CdpEndpoint, inFlight: number, ms: number): Promise<Run> {
+  const opened = now()
   const ws = await openWs(e)
   try {
+    // The first answer marks a connection ready (a gateway may prepare it first): timed apart.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error('no first answer')) }, REQUEST_TIMEOUT_MS)
+      ws.once('message', () => { clearTimeout(timer); resolve() })
+      ws.send('{"id":0,"method":"Browser.getVersion"}')
+    })
+    const readyMs = msSince(opened)
     const lat: number[] = []
     const sent = new Map<number, bigint>()
     let errors = 0
@@ -246,7 +261,7 @@ async function cdpRun (e: CdpEndpoint, inFlight: number, ms: number): Promise<Ru
     await done
     clearTimeout(timer)
     if (sent.size > 0) { errors += sent.size; firstError ??= `${sent.size} message(s) unanswered (socket ${ws.readyState === WebSocket.OPEN ? 'open' : 'closed'})` }
-    return { latMs: lat, errors, seconds: msSince(t0) / 1000, ...(firstError !== undefined ? { firstError } : {}) }
+    return { latMs: lat, errors, seconds: msSince(t0) / 1000, readyMs, ...(firstError !== undefined ? { firstError } : {}) }
   } finally {
     ws.terminate()
   }
