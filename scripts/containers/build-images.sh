@@ -38,9 +38,19 @@ if [ "$BASE" = hedge-base:bookworm ] || [ -n "${HEDGE_NPM_OFFLINE:-}" ]; then
   rm -rf "$CTX/.npm-fill" "$CTX/.npm-offline/_logs"
 fi
 
+# BuildKit when the client has it (a 20.10 client has it built in; newer ones need buildx):
+# the legacy builder commits a container per instruction, which costs a full copy of the
+# image per ENV/EXPOSE/… line on the vfs storage driver. Legacy otherwise.
+build () {
+  if docker buildx version >/dev/null 2>&1; then docker buildx build --load "$@"
+  elif DOCKER_BUILDKIT=1 /usr/bin/docker build --help 2>/dev/null | grep -q -- '--progress'; then DOCKER_BUILDKIT=1 /usr/bin/docker build --progress plain "$@"
+  else docker build "$@"; fi
+}
 t0=$(date +%s)
 for img in sandbox gateway; do
-  docker build -q --build-arg "BASE=$BASE" -f "$CTX/$img/Dockerfile" -t "hedge-$img:local" "$CTX" >/dev/null
+  build --build-arg "BASE=$BASE" -f "$CTX/$img/Dockerfile" -t "hedge-$img:local" "$CTX" > "$CTX.$img.log" 2>&1 \
+    || { tail -30 "$CTX.$img.log" >&2; rm -f "$CTX.$img.log"; exit 1; }
+  rm -f "$CTX.$img.log"
   log "hedge-$img:local built ($(( $(date +%s) - t0 )) s since start)"
 done
 docker image prune -f >/dev/null 2>&1 || true
