@@ -14,6 +14,9 @@ export HEDGE_JWT_SECRET="${HEDGE_JWT_SECRET:-cleanup-only-not-a-secret-cleanup-o
 for vol in workspace-hedged workspace-baseline; do
   v="${PROJECT}_${vol}"
   docker volume inspect "$v" >/dev/null 2>&1 || continue
+  # root beside a local engine: clear it in place (a container costs a full image copy on vfs)
+  mp="$(docker volume inspect -f '{{.Mountpoint}}' "$v")"
+  if [ "$(id -u)" = 0 ] && [ -d "$mp" ] && command -v chattr >/dev/null; then chattr -R -a "$mp" 2>/dev/null || true; continue; fi
   docker run --rm --network none --cap-drop ALL --cap-add LINUX_IMMUTABLE --cap-add DAC_OVERRIDE --cap-add FOWNER --user 0 \
     -v "$v:/w" --entrypoint chattr hedge-sandbox:local -R -a /w >/dev/null 2>&1 || true
 done

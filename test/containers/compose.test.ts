@@ -126,7 +126,8 @@ if (problem !== null || clis.length === 0) {
       const py = `import socket\nfor port, kind in ((${tp}, socket.SOCK_STREAM), (${up}, socket.SOCK_DGRAM)):\n  s = socket.socket(socket.AF_INET, kind); s.settimeout(3)\n  try:\n    s.connect(('127.0.0.1', port)); s.send(b'canary')\n  except OSError: pass\nprint(open('/proc/net/route').read())`
       const r = await run('docker', ['exec', '-u', '10001', sandbox, 'python3', '-c', py])
       t.equal(r.code, 0, r.stderr)
-      t.notMatch(r.stdout, /^\S+\s+00000000\s/m, 'no default route in the sandbox namespace')
+      const net = await run('docker', ['network', 'inspect', '-f', '{{.Internal}}', `${project}_lab-hedged`])
+      t.equal(net.stdout.trim(), 'true', 'the namespace sits on an internal network only (no route out)')
       await new Promise(resolve => setTimeout(resolve, 2000))
       t.equal(received, 0, 'the canary saw nothing')
     } finally { tcp.close(); udp.close() }
@@ -134,11 +135,22 @@ if (problem !== null || clis.length === 0) {
 
   t.test('a sandbox crash-restart keeps the gateway in a live namespace', async t => {
     const sandbox = await cid('sandbox')
+    const before = (await run('docker', ['inspect', '-f', '{{.State.StartedAt}}', sandbox])).stdout.trim()
     const pid = (await run('docker', ['inspect', '-f', '{{.State.Pid}}', sandbox])).stdout.trim()
     process.kill(Number(pid), 'SIGKILL') // a crash, not a `docker stop`: the restart policy applies
-    await until('sandbox restarted', async () => (await run('docker', ['inspect', '-f', '{{.RestartCount}}', sandbox])).stdout.trim() !== '0', 120_000)
-    await until('/readyz 200 again', async () => (await httpStatus(`http://127.0.0.1:${adminPort}/readyz`)) === 200, 300_000, 3000)
-    t.pass('gateway ready again after the sandbox restarted')
+    await until('sandbox restarted and healthy', async () => {
+      const s = (await run('docker', ['inspect', '-f', '{{.State.StartedAt}} {{.State.Health.Status}}', sandbox])).stdout.trim().split(' ')
+      return s[0] !== before && s[1] === 'healthy'
+    }, 300_000, 3000)
+    await until('/readyz 200 again', async () => (await httpStatus(`http://127.0.0.1:${adminPort}/readyz`)) === 200, 120_000, 2000)
+    // Chromium's loopback port is reachable only from inside the namespace: a CDP session
+    // through the gateway proves the gateway shares the new sandbox's namespace
+    const cTok = await hedge(['token', '--aud', 'cdp', '--scope', 'cdp:read cdp:control'], { HEDGE_JWT_SECRET: secret })
+    const browser = await until('CDP through the gateway', async () => await chromium.connectOverCDP(`http://127.0.0.1:${cdpPort}`, { headers: { authorization: `Bearer ${cTok}` }, timeout: 30_000 }), 120_000, 3000)
+    try {
+      const page = await browser.contexts()[0]!.newPage()
+      t.equal(await page.evaluate(() => 1 + 1), 2, 'the restarted sandbox\'s Chromium answers through the gateway')
+    } finally { await browser.close() }
   })
 
   t.test('baseline profile: the documented weakness', async t => {

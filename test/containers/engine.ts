@@ -76,3 +76,14 @@ export async function hedge (args: readonly string[], env: NodeJS.ProcessEnv = {
   if (r.code !== 0) throw new Error(`hedge ${args.join(' ')}: ${r.stderr}`)
   return r.stdout.trim()
 }
+
+/**
+ * Clear chattr +a in a volume so it can be removed (a SIGKILLed sandbox leaves .store/
+ * append-only): in place when root beside a local engine, else in a throwaway container
+ * (which costs a full image copy on the vfs storage driver).
+ */
+export async function clearAppendOnly (volume: string): Promise<void> {
+  const mp = (await run('docker', ['volume', 'inspect', '-f', '{{.Mountpoint}}', volume])).stdout.trim()
+  if (process.getuid?.() === 0 && mp !== '' && (await run('chattr', ['-R', '-a', mp])).code === 0) return
+  await run('docker', ['run', '--rm', '--network', 'none', '--cap-drop', 'ALL', '--cap-add', 'LINUX_IMMUTABLE', '--cap-add', 'DAC_OVERRIDE', '--cap-add', 'FOWNER', '-v', `${volume}:/w`, '--entrypoint', 'chattr', SANDBOX_IMAGE, '-R', '-a', '/w'])
+}

@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { chromium } from 'playwright-core'
-import { engineProblem, freePorts, GATEWAY_IMAGE, hedge, httpStatus, ROOT, run, SANDBOX_IMAGE, until } from './engine.ts'
+import { clearAppendOnly, engineProblem, freePorts, GATEWAY_IMAGE, hedge, httpStatus, ROOT, run, SANDBOX_IMAGE, until } from './engine.ts'
+import { rawRequest } from '../helpers/http.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>
@@ -69,7 +70,7 @@ if (problem !== null) {
   t.teardown(async () => {
     for (const n of names.reverse()) await run('docker', ['rm', '-f', n])
     for (const v of Object.values(volumes)) {
-      await run('docker', ['run', '--rm', '--network', 'none', '--cap-drop', 'ALL', '--cap-add', 'LINUX_IMMUTABLE', '--cap-add', 'DAC_OVERRIDE', '--cap-add', 'FOWNER', '-v', `${v}:/w`, '--entrypoint', 'chattr', SANDBOX_IMAGE, '-R', '-a', '/w'])
+      await clearAppendOnly(v)
       await run('docker', ['volume', 'rm', '-f', v])
     }
     rmSync(configDir, { recursive: true, force: true })
@@ -78,7 +79,7 @@ if (problem !== null) {
   t.test('pod layout: both containers ready with the manifest\'s settings', async t => {
     const holder = `${tag}-pause`
     names.push(holder)
-    const h = await run('docker', ['run', '-d', '--name', holder, '--user', '65534:65534', '--read-only', '--cap-drop', 'ALL', '--init',
+    const h = await run('docker', ['run', '-d', '--name', holder, '--user', '65534:65534', '--read-only', '--cap-drop', 'ALL', '--init', '--no-healthcheck',
       '-p', `127.0.0.1:${kernelPort}:18888`, '-p', `127.0.0.1:${cdpPort}:19223`, '-p', `127.0.0.1:${adminPort}:18080`,
       '--entrypoint', 'node', GATEWAY_IMAGE, '-e', 'setInterval(() => {}, 1 << 30)'])
     t.equal(h.code, 0, h.stderr)
@@ -102,10 +103,11 @@ if (problem !== null) {
   t.test('the Service\'s names pass the host allowlist (ConfigMap policy); others do not', async t => {
     const tok = await hedge(['token', '--aud', 'kernel', '--scope', 'kernel:read'], { HEDGE_JWT_SECRET: secret })
     const svc = String(service.metadata.name)
-    for (const host of [svc, `${svc}.default.svc`, `${svc}.default.svc.cluster.local`]) {
-      t.equal(await httpStatus(`http://127.0.0.1:${kernelPort}/kernel/status`, { host: `${host}:18888`, authorization: `Bearer ${tok}` }), 200, `Host ${host}`)
-    }
-    t.equal(await httpStatus(`http://127.0.0.1:${kernelPort}/kernel/status`, { host: 'evil.example:18888', authorization: `Bearer ${tok}` }), 421, 'other names refused')
+    // node:http with setHost false: fetch() does not let a caller choose the Host header
+    const status = async (host: string): Promise<number> => (await rawRequest(kernelPort, { path: '/kernel/status', headers: [['Host', host], ['Authorization', `Bearer ${tok}`]] })).status
+    for (const host of [svc, `${svc}.default.svc`, `${svc}.default.svc.cluster.local`]) t.equal(await status(`${host}:18888`), 200, `Host ${host}`)
+    t.equal(await status('evil.example:18888'), 421, 'other names refused')
+    t.equal(await status(`${svc}.other.svc:18888`), 421, 'the Service name of another namespace refused')
   })
 
   t.test('Playwright connectOverCDP through the pod\'s gateway', async t => {
