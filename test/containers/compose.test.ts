@@ -9,8 +9,11 @@ import t from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { createServer, type AddressInfo } from 'node:net'
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { chromium } from 'playwright-core'
-import { composeClis, engineProblem, freePorts, hedge, httpStatus, processes, run, until } from './engine.ts'
+import { composeClis, engineProblem, freePorts, hedge, httpStatus, processes, ROOT, run, SANDBOX_IMAGE, until } from './engine.ts'
 
 const problem = engineProblem()
 const clis = composeClis()
@@ -162,6 +165,56 @@ if (problem !== null || clis.length === 0) {
     t.match(await r.text(), /"key"/, 'the kernel HMAC key handed out (documented weakness)')
     const pub = await run('docker', ['inspect', '-f', '{{json .NetworkSettings.Ports}}', await cid('publish-baseline')])
     t.notMatch(pub.stdout, /"HostIp":"(?!127\.0\.0\.1)/, 'baseline published on 127.0.0.1 only')
+  })
+
+  t.test('hedge compare --attach against both stacks, from inside each stack\'s namespace', async t => {
+    // The harness needs the stack's internals (Chromium's loopback port, the kernel socket, the
+    // workspace) and its stand-in web sites must be reachable by the browser: so it runs in a
+    // container that joins the stack's network namespace and mounts its volumes, from this
+    // checkout (tsx, dev dependencies). The hedged gateway is recreated with the policy the
+    // e2e attach test uses (hedged + the two fixture ports).
+    const dir = mkdtempSync(join(tmpdir(), 'hedge-compose-compare-'))
+    chmodSync(dir, 0o777)
+    t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+    const override = join(dir, 'override.yml')
+    writeFileSync(override, [
+      'services:', '  gateway:',
+      `    command: [--policy, /etc/hedge-test/hedged-attach.yaml, --kernel-upstream, "unix:/run/hedge/kernel.sock", --cdp-upstream, "http://127.0.0.1:9222", --host, 0.0.0.0, --workspace, /mnt/okcomputer]`,
+      `    volumes: ["kernel-socket:/run/hedge", "workspace-hedged:/mnt/okcomputer:ro", "${join(ROOT, 'test/fixtures')}:/etc/hedge-test:ro"]`, '',
+    ].join('\n'))
+    const re = await dc(['-f', 'docker-compose.yml', '-f', override, 'up', '-d', '--no-build', '--no-deps', ...noPull, 'gateway'])
+    t.equal(re.code, 0, re.stderr)
+    await until('gateway ready with the attach policy', async () => (await httpStatus(`http://127.0.0.1:${adminPort}/readyz`)) === 200, 300_000, 3000)
+    const kTok = await hedge(['token', '--aud', 'kernel', '--scope', 'kernel:read kernel:control kernel:execute'], { HEDGE_JWT_SECRET: secret })
+    const cTok = await hedge(['token', '--aud', 'cdp', '--scope', 'cdp:read cdp:control'], { HEDGE_JWT_SECRET: secret })
+    const ready = {
+      hedged: { sandbox: { kernel: 'unix:/run/hedge/kernel.sock', chromium: 'http://127.0.0.1:9222', cdp: null, workspace: '/mnt/okcomputer' },
+        gateway: { kernel: 'http://127.0.0.1:18888', cdp: 'http://127.0.0.1:19223', admin: 'http://127.0.0.1:18080', egress: 'http://127.0.0.1:13128' },
+        policy: 'hedged-attach', policyFile: join(ROOT, 'test/fixtures/hedged-attach.yaml'), token: { kernel: kTok, cdp: cTok } },
+      baseline: { sandbox: { kernel: 'http://127.0.0.1:8888', chromium: 'http://127.0.0.1:9222', cdp: 'http://127.0.0.1:9223', workspace: '/mnt/okcomputer' }, policy: 'baseline', token: null },
+    }
+    const nm = realpathSync(join(ROOT, 'node_modules'))
+    const only = 'kernel-key-read,cdp-file-read,browser-pivot,cdp-cookie-theft,kernel-status,playwright-browse'
+    const reports: Record<string, any> = {}
+    for (const [name, netns, vols] of [
+      ['hedged', await cid('netns'), [`${project}_workspace-hedged:/mnt/okcomputer`, `${project}_kernel-socket:/run/hedge`]],
+      ['baseline', await cid('sandbox-baseline'), [`${project}_workspace-baseline:/mnt/okcomputer`]],
+    ] as const) {
+      writeFileSync(join(dir, `${name}.ready`), `ready ${JSON.stringify(ready[name])}\n`)
+      const r = await run('docker', ['run', '--rm', '--network', `container:${netns}`, '--user', '0', '--tmpfs', '/tmp:exec', '-w', ROOT,
+        '-v', `${ROOT}:${ROOT}:ro`, ...(nm !== join(ROOT, 'node_modules') ? ['-v', `${nm}:${nm}:ro`] : []), '-v', `${dir}:/out`,
+        ...vols.flatMap(v => ['-v', v]), '--entrypoint', 'node', SANDBOX_IMAGE,
+        'bin/hedge.js', 'compare', '--attach', `/out/${name}.ready`, '--fixture-ports', '47611,47612', '--suites', 'attacks,workflows', '--only', only, '--out', `/out/${name}`], { timeoutMs: 900_000 })
+      t.equal(r.code, 0, `compare --attach ${name}: ${r.stdout.slice(-2000)} ${r.stderr.slice(-2000)}`)
+      reports[name] = JSON.parse(readFileSync(join(dir, name, 'report.json'), 'utf8'))
+    }
+    const hedgedName = 'attached-1-hedged-attach'
+    const baseName = 'attached-1-baseline'
+    t.ok(reports.hedged.attacks.length >= 4, 'attacks ran against the hedged stack')
+    for (const a of reports.hedged.attacks) t.equal(a.results[hedgedName]?.harm, false, `hedged compose: ${String(a.id)} stopped`)
+    for (const w of reports.hedged.workflows) t.equal(w.results[hedgedName]?.ok, true, `hedged compose: ${String(w.id)} works`)
+    t.ok(reports.baseline.attacks.some((a: any) => a.results[baseName]?.harm === true), 'baseline compose: attacks do harm (the documented weakness)')
+    for (const w of reports.baseline.workflows) t.equal(w.results[baseName]?.ok, true, `baseline compose: ${String(w.id)} works`)
   })
 
   t.test('SIGKILL then cleanup: down -v leaves nothing', async t => {
