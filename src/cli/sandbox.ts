@@ -1,4 +1,4 @@
-import { parse, str, port, helpText, type FlagSpecs } from './args.ts'
+import { parse, str, port, helpText, UsageError, type FlagSpecs } from './args.ts'
 import { startSandbox } from '../sandbox/stack.ts'
 import { createLogger } from '../logger.ts'
 import { untilSignal } from './signals.ts'
@@ -14,6 +14,16 @@ export const SANDBOX_FLAGS: FlagSpecs = {
   'kernel-uds': { type: 'string', help: 'hedged shape: serve the kernel API only on this unix socket' },
   'no-forwarder': { type: 'boolean', help: 'hedged shape: do not start the permissive 9223 forwarder' },
   'egress-proxy': { type: 'string', help: 'hedged shape: Chromium --proxy-server (the gateway\'s egress guard)' },
+  identities: { type: 'string', help: 'shared (documented: one agent uid) or separate (hedged: kernel as hedge-agent, Chromium as hedge-browser; root only)', default: 'shared' },
+  'browser-hardening': { type: 'string', help: 'off (documented) or hedged (fresh profile, downloads into output/, managed policies; root only)', default: 'off' },
+  'dedicated-container': { type: 'boolean', help: 'this launcher is alone in its container: the hedged browser\'s managed policies go to /etc/chromium/policies/managed (no CAP_SYS_ADMIN needed)' },
+}
+
+/** One of `allowed`, or a usage error naming the flag (no silent fallback to a weaker shape). */
+export function choice<T extends string> (value: string | undefined, name: string, allowed: readonly T[], dflt: T): T {
+  if (value === undefined) return dflt
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got "${value}"`)
+  return value as T
 }
 const HELP = helpText('hedge sandbox [options]',
   'Start the baseline sandbox exactly as documented, without Docker: the kernel server (no auth, CORS *),\n' +
@@ -28,6 +38,9 @@ export const command: Command = {
     const logger = createLogger({}, process.stderr)
     const egress = str(p, 'egress-proxy')
     const uds = str(p, 'kernel-uds')
+    const identities = choice(str(p, 'identities'), 'identities', ['shared', 'separate'] as const, 'shared')
+    const hardening = choice(str(p, 'browser-hardening'), 'browser-hardening', ['off', 'hedged'] as const, 'off')
+    const dedicated = p.values['dedicated-container'] === true
     const sandbox = await startSandbox({
       host: str(p, 'host') ?? '127.0.0.1',
       kernelPort: port(p, 'kernel-port') ?? 8888,
@@ -38,6 +51,9 @@ export const command: Command = {
       ...(uds !== undefined ? { kernelUds: uds } : {}),
       forwarder: p.values['no-forwarder'] !== true,
       ...(egress !== undefined ? { egressProxy: egress } : {}),
+      identities,
+      browserHardening: hardening,
+      browserPolicies: dedicated ? 'system' : 'namespace',
       logger,
     })
     process.stdout.write(`ready ${JSON.stringify({ sandbox: sandbox.urls })}\n`)

@@ -2,7 +2,7 @@
 // line here): extra switches, managed policies applied to this one browser only (a private
 // mount namespace binds a hedge-owned directory over /etc/chromium), and a profile whose
 // default download folder is the workspace's output/. The documented baseline uses none of it.
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import WebSocket from 'ws'
@@ -97,6 +97,37 @@ export function inPolicyNamespace (policyRoot: string, cmd: { command: string, a
     args: ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c',
       `mount --bind "$0" ${CHROMIUM_ETC} && mount -o remount,bind,ro ${CHROMIUM_ETC} && exec "$@"`, policyRoot, cmd.command, ...cmd.args],
   }
+}
+
+/** The system path Debian's Chromium reads managed policies from, and hedge's file in it. */
+export const SYSTEM_POLICY_DIR = join(CHROMIUM_ETC, 'policies', 'managed')
+export const SYSTEM_POLICY_FILE = join(SYSTEM_POLICY_DIR, 'hedge.json')
+
+/**
+ * The container form of the hedged browser's policies (no CAP_SYS_ADMIN, so no private mount
+ * namespace): the launcher is alone in a dedicated container, so the system path is this one
+ * browser's. Before each start: the directory is made root-owned 0755 (a tmpfs or emptyDir
+ * mounted there may arrive world-writable), any other file in it is removed (a foreign policy
+ * file could relax ours), and hedge.json is written 0644. Needs root; throws otherwise, and
+ * verifyPoliciesApplied still checks after the start that the policies are in force.
+ */
+export function writeSystemPolicies (policies: Readonly<Record<string, unknown>>, dir = SYSTEM_POLICY_DIR): string {
+  if (process.getuid?.() !== 0) throw new Error(`chromium: system-path policies need a root launcher (${dir})`)
+  mkdirSync(dir, { recursive: true, mode: 0o755 })
+  chownSync(dir, 0, 0)
+  chmodSync(dir, 0o755)
+  for (const name of readdirSync(dir)) if (name !== 'hedge.json') rmSync(join(dir, name), { recursive: true, force: true })
+  const file = join(dir, 'hedge.json')
+  if (existsSync(file) && !lstatSync(file).isFile()) rmSync(file, { recursive: true, force: true })
+  writeFileSync(file, JSON.stringify(policies, null, 2), { mode: 0o644 })
+  chownSync(file, 0, 0)
+  chmodSync(file, 0o644)
+  return file
+}
+
+/** Remove hedge's system-path policy file (stop): the container's next start decides anew. */
+export function removeSystemPolicies (dir = SYSTEM_POLICY_DIR): void {
+  rmSync(join(dir, 'hedge.json'), { force: true })
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { keepOneTab, type TabKeeper } from './chromium-tab-keeper.ts'
-import { canMountNamespace, inPolicyNamespace, makePolicyRoot, verifyPoliciesApplied, writeDownloadPreferences } from './chromium-hardening.ts'
+import { canMountNamespace, inPolicyNamespace, makePolicyRoot, removeSystemPolicies, verifyPoliciesApplied, writeDownloadPreferences, writeSystemPolicies } from './chromium-hardening.ts'
 import { killTree, pidsWithArg, signalGroup } from './process-group.ts'
 import { silentLogger, type Logger } from '../logger.ts'
 import { httpOk, waitUntil } from '../util/wait.ts'
@@ -40,6 +40,12 @@ export interface ChromiumOptions {
   downloadDir?: string
   /** Hedged shape (root only): managed policies for this browser alone (chromium-hardening.ts). */
   managedPolicies?: Readonly<Record<string, unknown>>
+  /**
+   * Where managedPolicies go: 'namespace' (default) binds them over /etc/chromium in a private
+   * mount namespace (CAP_SYS_ADMIN); 'system' writes /etc/chromium/policies/managed/hedge.json
+   * itself, for a root launcher alone in a dedicated container (no CAP_SYS_ADMIN there).
+   */
+  policyPlacement?: 'namespace' | 'system'
 }
 
 /** Backoff between restarts: 250 ms doubling to 8 s, reset after 30 s of stable running. */
@@ -88,13 +94,15 @@ export class ChromiumSupervisor extends EventEmitter {
     // database lives there) and TMPDIR (Chromium's singleton socket dir).
     this.root = mkdtempSync(join(tmpdir(), 'hedge-chromium-'))
     this.dirs = { profile: join(this.root, 'profile'), home: join(this.root, 'home'), tmp: join(this.root, 'tmp') }
-    if (opts.managedPolicies !== undefined && (process.getuid?.() !== 0 || !canMountNamespace())) {
+    const systemPolicies = opts.managedPolicies !== undefined && opts.policyPlacement === 'system'
+    if (systemPolicies && process.getuid?.() !== 0) throw new Error('chromium: system-path managedPolicies need a root launcher (see docs/chromium-hardening.md)')
+    if (opts.managedPolicies !== undefined && !systemPolicies && (process.getuid?.() !== 0 || !canMountNamespace())) {
       rmSync(this.root, { recursive: true, force: true })
       throw new Error('chromium: managedPolicies need a root launcher with CAP_SYS_ADMIN (a private mount namespace binds them over /etc/chromium; see docs/chromium-hardening.md)')
     }
     this.makeDirs()
     if (opts.agent !== null) chownSync(this.root, opts.agent.uid, opts.agent.gid)
-    this.policyRoot = opts.managedPolicies !== undefined ? makePolicyRoot(opts.managedPolicies) : undefined
+    this.policyRoot = opts.managedPolicies !== undefined && !systemPolicies ? makePolicyRoot(opts.managedPolicies) : undefined
     process.on('exit', this.onProcessExit)
   }
 
@@ -125,6 +133,7 @@ export class ChromiumSupervisor extends EventEmitter {
     if (this.opts.downloadDir !== undefined) writeDownloadPreferences(this.dirs.profile, this.opts.downloadDir, this.opts.agent)
     const args = chromiumArgs({ ...this.opts, port: this.port, headless: this.opts.headless ?? true, userDataDir: this.dirs.profile })
     const asUser = diesWithParent('SIGKILL', asAgent(this.opts.agent, this.opts.executable ?? CHROMIUM_PATH, args))
+    if (this.opts.managedPolicies !== undefined && this.policyRoot === undefined) writeSystemPolicies(this.opts.managedPolicies)
     const cmd = this.policyRoot !== undefined ? inPolicyNamespace(this.policyRoot, asUser) : asUser
     // A minimal environment: the agent's browser inherits none of the launcher's secrets.
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dirs.home, TMPDIR: this.dirs.tmp, LANG: 'C.UTF-8' }
@@ -156,7 +165,7 @@ export class ChromiumSupervisor extends EventEmitter {
       throw new Error(`chromium exited during start (code ${String(code)}, signal ${String(signal)})`)
     })])
     if (this.child !== child || this.stopping) return
-    if (this.policyRoot !== undefined) await verifyPoliciesApplied(this.url)
+    if (this.opts.managedPolicies !== undefined) await verifyPoliciesApplied(this.url)
     this.tabs = await keepOneTab(this.url, this.log, { keepAlive: this.opts.keepAlive ?? true })
     this.log.info({ event: 'chromium.ready', pid: child.pid, port: this.port, restarts: this.restarts }, 'chromium ready')
   }
@@ -202,6 +211,7 @@ export class ChromiumSupervisor extends EventEmitter {
     } finally {
       rmSync(this.root, { recursive: true, force: true })
       if (this.policyRoot !== undefined) rmSync(this.policyRoot, { recursive: true, force: true })
+      if (this.opts.managedPolicies !== undefined && this.policyRoot === undefined) removeSystemPolicies()
     }
     this.log.info({ event: 'chromium.stopped' }, 'chromium stopped')
   }

@@ -36,6 +36,8 @@ export interface SandboxOptions {
   identities?: 'shared' | 'separate'
   /** 'off' (default, documented) or 'hedged' (needs root for the managed policies). */
   browserHardening?: 'off' | 'hedged'
+  /** Where the hedged browser's managed policies go (chromium.ts policyPlacement): 'system' in a dedicated container. */
+  browserPolicies?: 'namespace' | 'system'
   logger: Logger
 }
 
@@ -83,7 +85,7 @@ export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
       startChromium({
         port: o.chromiumPort ?? 9222, headless: o.headless ?? true, agent: browser, logger: o.logger,
         ...(o.egressProxy !== undefined ? { proxyServer: o.egressProxy } : {}),
-        ...(hardened ? { freshProfile: true, downloadDir: workspace.output, managedPolicies: HEDGED_POLICIES, extraArgs: HEDGED_CHROMIUM_ARGS } : {}),
+        ...(hardened ? { freshProfile: true, downloadDir: workspace.output, managedPolicies: HEDGED_POLICIES, policyPlacement: o.browserPolicies ?? 'namespace', extraArgs: HEDGED_CHROMIUM_ARGS } : {}),
       }),
     ])
     if (k.status === 'fulfilled') stops.push(() => k.value.stop())
