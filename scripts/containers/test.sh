@@ -15,7 +15,10 @@ if ! docker info >/dev/null 2>&1; then
   [ "$(id -u)" = 0 ] || skip "no container engine answers and not root to start one"
   if ! command -v dockerd >/dev/null || ! command -v docker-compose >/dev/null; then
     command -v apt-get >/dev/null || skip "no dockerd and no apt-get"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker.io docker-compose >/dev/null 2>&1 || skip "apt-get install docker.io docker-compose failed"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q docker.io docker-compose >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -q docker.io docker-compose >/dev/null 2>&1; } ||
+      skip "apt-get install docker.io docker-compose failed"
   fi
   dockerd --storage-driver=vfs >/var/tmp/hedge-dockerd.log 2>&1 &
   STARTED=$!
@@ -29,7 +32,7 @@ if [ -z "${HEDGE_SKIP_BUILD:-}" ]; then
   bash scripts/containers/build-images.sh >/dev/null || { echo "containers: image build failed"; exit 1; }
 fi
 echo "containers: images ready after $(( $(date +%s) - t0 )) s"
-npx tap --jobs 1 --timeout 1800 --disable-coverage test/containers/*.test.ts
+npx tap --jobs 1 --timeout 1800 --disable-coverage "$@" test/containers/*.test.ts
 rc=$?
 echo "containers: done after $(( $(date +%s) - t0 )) s"
 exit $rc
