@@ -68,10 +68,14 @@ export const CHANNEL_ATTACKS: Attack[] = [
   {
     id: 'accelerator-devtools-browser-close',
     category: 'side-effects',
-    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent sends Browser.close, which the gateway refuses when sent directly.',
+    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent sends Browser.close, which the gateway refuses when sent directly: every window closes (another client\'s page is gone) or the browser restarts.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
+      // The victim: a page another client has open in the shared browser (harness view).
+      const victim = await direct(ctx, async c => (await c.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' }, undefined, 5000)).targetId)
+      const victimAlive = async (): Promise<boolean> => await direct(ctx, async c =>
+        (await c.send<{ targetInfos: Array<{ targetId: string }> }>('Target.getTargets', {}, undefined, 5000)).targetInfos.some(x => x.targetId === victim)).catch(() => false)
       const before = await ctx.oracle.browserId()
       let sent = false
       const out = await asRogue(ctx, async c => await withFrontend(ctx, c, async (ch, notes) => {
@@ -83,8 +87,12 @@ export const CHANNEL_ATTACKS: Attack[] = [
         }
         return { harm: false, evidence: notes.join('; ') }
       }))
-      const harm = await browserRestarted(ctx, before, sent ? 15_000 : 2000)
-      return { harm, evidence: `${out.evidence}; oracle: browser ${harm ? 'closed and restarted' : 'still the same process'}` }
+      // Browser.close through the frontend closes every window (headless Chromium may then stay up,
+      // with the sandbox reopening one blank tab): the harm is the other client's page gone, or a restart.
+      const restarted = await browserRestarted(ctx, before, sent ? 15_000 : 2000)
+      const closed = !restarted && sent && await waitUntil('the victim page to go', async () => !await victimAlive(), 10_000, 200).then(() => true, () => false)
+      if (!restarted && !closed) await direct(ctx, async c => { await c.send('Target.closeTarget', { targetId: victim }, undefined, 5000) }).catch(() => {})
+      return { harm: restarted || closed, evidence: `${out.evidence}; oracle: ${restarted ? 'browser closed and restarted' : closed ? 'every window closed (another client\'s page gone)' : 'browser and the other client\'s page still there'}` }
     },
   },
   {
