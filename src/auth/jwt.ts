@@ -8,7 +8,7 @@
 // Error there (startup fails), never a silent downgrade at request time.
 import { createHash, webcrypto } from 'node:crypto'
 import { createRemoteJWKSet, jwtVerify, errors, type JWTPayload, type JWTVerifyGetKey, type CryptoKey as JoseCryptoKey } from 'jose'
-import { HedgeError } from '../errors.ts'
+import { HedgeError } from '../errors/codes.ts'
 import { SCOPES, type Policy, type Scope } from '../policy/schema.ts'
 import { MAX_AUTHORIZATION_LENGTH } from './bearer.ts'
 import { loadHmacSecret, loadJwks, pinnedAlgorithms, SYMMETRIC_ALGS, type JwtAlgorithm } from './keys.ts'

@@ -11,7 +11,7 @@
 // (HEDGE_TICKETS_EXHAUSTED) instead of evicting anybody else's.
 import { randomBytes } from 'node:crypto'
 import type { Principal } from './jwt.ts'
-import { HedgeError } from '../errors.ts'
+import { HedgeError } from '../errors/codes.ts'
 
 /** 32 random bytes, base64url: 43 characters. */
 const TICKET = /^[A-Za-z0-9_-]{43}$/

@@ -3,7 +3,7 @@
 // devtoolsFrontendUrl rewritten to point at the gateway. A client that cannot send
 // headers gets a single-use ticket bound to that target in the URL — never the JWT.
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
-import { HedgeError } from '../errors.ts'
+import { HedgeError } from '../errors/codes.ts'
 import { applyVerdict } from '../http/guards.ts'
 import { canonicalisePath } from '../http/canonical-path.ts'
 import type { CdpFrontContext } from './front.ts'

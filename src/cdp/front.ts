@@ -13,7 +13,8 @@ import { connectUpstream } from './upstream-socket.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Verifier, Principal } from '../auth/jwt.ts'
 import type { TicketStore } from '../auth/tickets.ts'
-import { HedgeError, errorBody } from '../errors.ts'
+import { HedgeError } from '../errors/codes.ts'
+import { rejectUpgrade, sendResponseError } from '../errors/render.ts'
 import { applyVerdict, checkHost, checkOrigin } from '../http/guards.ts'
 import { authenticate } from '../http/authenticate.ts'
 import { redactUrl, type Logger } from '../logger.ts'
@@ -76,18 +77,6 @@ export async function admit (ctx: CdpFrontContext, req: IncomingMessage, needSco
   return principal
 }
 
-function rejectSocket (socket: Duplex, err: unknown, log: Logger, req: IncomingMessage): void {
-  const e = err instanceof HedgeError ? err : new HedgeError('HEDGE_INTERNAL', undefined, 'internal')
-  if (!(err instanceof HedgeError)) log.error({ err, url: redactUrl(req.url) }, 'cdp upgrade failed')
-  const body = JSON.stringify(errorBody(e.code, e.message))
-  if (!socket.writable) { socket.destroy(); return }
-  // Destroyed only once the answer is flushed (as ws does), or after a bound if the peer never reads it.
-  const force = setTimeout(() => { socket.destroy() }, 5_000)
-  force.unref()
-  socket.end(`HTTP/1.1 ${e.statusCode} ${e.toBody().error}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-    (e.statusCode === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') + `Connection: close\r\n\r\n${body}`, () => { clearTimeout(force); socket.destroy() })
-}
-
 export interface CdpFront { readonly server: Server, close: () => Promise<void> }
 
 export function createCdpFront (o: CdpFrontOptions): CdpFront {
@@ -100,12 +89,8 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handleDiscovery(ctx, req, res).catch((err: unknown) => {
-      const e = err instanceof HedgeError ? err : new HedgeError('HEDGE_INTERNAL', undefined, 'internal')
-      if (!(err instanceof HedgeError)) logger.error({ err, url: redactUrl(req.url) }, 'discovery failed')
-      else logger.warn({ event: 'deny', layer: 'cdp-filter', code: e.code, rule: e.rule, url: redactUrl(req.url) }, `discovery refused by ${e.rule ?? e.code}`)
-      if (res.headersSent) { res.destroy(); return }
-      res.writeHead(e.statusCode, { 'content-type': 'application/json', ...(e.statusCode === 401 ? { 'www-authenticate': 'Bearer' } : {}) })
-      res.end(JSON.stringify(e.toBody()))
+      if (err instanceof HedgeError) logger.warn({ event: 'deny', layer: 'cdp-filter', code: err.code, rule: err.rule, url: redactUrl(req.url) }, `discovery refused by ${err.rule ?? err.code}`)
+      sendResponseError(res, err, req, logger)
     })
   }
   const server = o.tls === undefined ? createServer(onRequest) : createTlsServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, onRequest)
@@ -147,7 +132,7 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
       // client that left while Chromium was being dialled, without calling back: give back the
       // slot and close the DevTools session opened for it (else both leak, one per attempt).
       if (!adopted) { browser.terminate(); release() }
-    })().catch((err: unknown) => { rejectSocket(socket, err, logger, req) })
+    })().catch((err: unknown) => { rejectUpgrade(socket, err, req, logger) })
   })
 
   return {

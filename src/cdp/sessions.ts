@@ -6,7 +6,7 @@
 // Browser→client frames take a fast path: only those whose first bytes show they matter
 // (a Target attach/detach event, a tracing stream, or the answer to a command we track)
 // are parsed; everything else (e.g. multi-megabyte screenshots) is passed on untouched.
-import type { CdpCommand } from './strict-json.ts'
+import type { CdpCommand } from '../json/strict.ts'
 import { compileTargetRules } from './targets.ts'
 import { ContextRegistry, TargetView, type TargetViewOptions } from './target-view.ts'
 

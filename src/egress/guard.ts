@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Logger } from '../logger.ts'
 import { metrics } from '../metrics.ts'
-import type { ErrorCode } from '../errors.ts'
+import type { ErrorCode } from '../errors/codes.ts'
 import { compileEgressPolicy, type EgressTarget } from './decide.ts'
 import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
 
@@ -63,7 +63,7 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
     else logger.info({ event: 'egress-error', rule, host: t.host, port: t.port }, 'egress failed')
     return { status, rule }
   }
-  // Registry codes (src/errors.ts) on every refusal, in a header and in the page.
+  // Registry codes (src/errors/codes.ts) on every refusal, in a header and in the page.
   const codeOf = (status: number): ErrorCode => status === 403 ? 'HEDGE_EGRESS_DENIED' : status === 400 ? 'HEDGE_BAD_REQUEST' : 'HEDGE_UPSTREAM_UNAVAILABLE'
   const page = (status: number, rule: string): string => `<!doctype html><title>hedge: ${status}</title><h1>Blocked by hedge's egress guard</h1><p>code: <code>${codeOf(status)}</code></p><p>rule: <code>${rule}</code></p>\n`
   const refusalHeaders = (status: number, rule: string): Record<string, string> => ({ 'content-type': 'text/html', 'x-hedge-code': codeOf(status), 'x-hedge-deny': rule })

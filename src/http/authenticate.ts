@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Verifier, Principal } from '../auth/jwt.ts'
 import { parseBearer } from '../auth/bearer.ts'
-import { HedgeError } from '../errors.ts'
+import { HedgeError } from '../errors/codes.ts'
 import type { Logger } from '../logger.ts'
 import { applyVerdict } from './guards.ts'
 

@@ -4,7 +4,7 @@
 // so the kernel server sees exactly what was checked.
 import type { IncomingMessage } from 'node:http'
 import type { CompiledPolicy, CompiledRoute } from '../policy/compile.ts'
-import { parseStrictJson } from '../cdp/strict-json.ts'
+import { parseStrictJson } from '../json/strict.ts'
 import type { Logger } from '../logger.ts'
 import { applyVerdict } from './guards.ts'
 

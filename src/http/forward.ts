@@ -6,7 +6,7 @@
 // cannot remove a header the gateway adds.
 import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
-import { HedgeError } from '../errors.ts'
+import { HedgeError } from '../errors/codes.ts'
 
 export interface Upstream {
   readonly agent: Agent

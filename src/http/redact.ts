@@ -7,8 +7,8 @@
 // other strings are blanked too (issue 9, item 12: /health, /kernel/status, /kernel/reset).
 import type { FastifyReply } from 'fastify'
 import type { Logger } from '../logger.ts'
-import { HedgeError } from '../errors.ts'
-import { sendError } from './reply-error.ts'
+import { HedgeError } from '../errors/codes.ts'
+import { sendError } from '../errors/render.ts'
 
 const MAX = 4 * 1024 * 1024
 export const REDACTED = '[redacted by hedge]'

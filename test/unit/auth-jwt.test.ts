@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { EncryptJWT, SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose'
 import { validatePolicy } from '../../src/policy/load.ts'
 import { createVerifier, parseScopeClaim, type AuthConfig, type Verifier } from '../../src/auth/jwt.ts'
-import { HedgeError } from '../../src/errors.ts'
+import { HedgeError } from '../../src/errors/codes.ts'
 
 const NOW_S = 1_700_000_000
 const now = (): number => NOW_S * 1000

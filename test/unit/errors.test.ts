@@ -1,5 +1,5 @@
 import t from 'tap'
-import { ERRORS, HedgeError, errorBody } from '../../src/errors.ts'
+import { ERRORS, HedgeError, errorBody } from '../../src/errors/codes.ts'
 
 t.test('every code is prefixed and maps to an HTTP status', async t => {
   for (const [code, def] of Object.entries(ERRORS)) {

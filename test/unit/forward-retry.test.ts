@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createUpstream, forward, type Upstream } from '../../src/http/forward.ts'
-import { HedgeError } from '../../src/errors.ts'
+import { HedgeError } from '../../src/errors/codes.ts'
 
 type Mode = 'reset-reused' | 'die-after-work' | 'reset-first'
 interface Fake { path: string, answered: number, connections: number, setMode: (m: Mode) => void, close: () => Promise<void> }

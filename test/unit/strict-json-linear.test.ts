@@ -5,7 +5,7 @@
 // text (interleaved, best of a few runs); a linear scan stays within a few times JSON.parse,
 // the regression was ~100x. The bound (20x + 50 ms slack) is generous on a loaded machine.
 import t from 'tap'
-import { parseStrictJson, StrictJsonError } from '../../src/cdp/strict-json.ts'
+import { parseStrictJson, StrictJsonError } from '../../src/json/strict.ts'
 
 const MiB = 1024 * 1024
 

@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
   parseStrictJson, parseCdpCommand, serialiseCdpCommand, StrictJsonError, type CdpCommand,
-} from '../../src/cdp/strict-json.ts'
+} from '../../src/json/strict.ts'
 
 function reasonOf (f: () => unknown): string {
   try { f(); return 'ok' } catch (err) {
