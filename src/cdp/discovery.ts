@@ -5,7 +5,7 @@
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { HedgeError } from '../errors/codes.ts'
 import { applyVerdict } from '../http/guards.ts'
-import { canonicalisePath } from '../http/canonical-path.ts'
+import { canonicalisePath } from '../layers/canonical-path.ts'
 import type { CdpFrontContext } from './front.ts'
 import { admit, judgeTargets } from './front.ts'
 

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { canonicalisePath, type PathRejectReason } from '../../src/http/canonical-path.ts'
+import { canonicalisePath, type PathRejectReason } from '../../src/layers/canonical-path.ts'
 
 const ACCEPT: Array<[string, string, string]> = [
   // [raw target, path, query]
