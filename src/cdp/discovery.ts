@@ -4,7 +4,7 @@
 // headers gets a single-use ticket bound to that target in the URL — never the JWT.
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { HedgeError } from '../errors/codes.ts'
-import { applyVerdict } from '../http/guards.ts'
+import { applyVerdict } from '../layers/apply.ts'
 import { canonicalisePath } from '../layers/canonical-path.ts'
 import type { CdpFrontContext } from './front.ts'
 import { admit, judgeTargets } from './front.ts'

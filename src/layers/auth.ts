@@ -6,7 +6,7 @@ import type { Verifier, Principal } from '../auth/jwt.ts'
 import { parseBearer } from '../auth/bearer.ts'
 import { HedgeError } from '../errors/codes.ts'
 import type { Logger } from '../logger.ts'
-import { applyVerdict } from '../http/guards.ts'
+import { applyVerdict } from './apply.ts'
 
 /** The verified principal; undefined when the layer is report-only and the token was bad. */
 export async function authenticate (cp: CompiledPolicy, verifier: Verifier | null, req: IncomingMessage, audience: 'kernel' | 'cdp', log: Logger): Promise<Principal | undefined> {
