@@ -13,6 +13,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   policy: async () => (await import('./policy.ts')).command,
   compare: async () => (await import('./compare.ts')).command,
   bench: async () => (await import('./bench.ts')).command,
+  audit: async () => (await import('./audit.ts')).command,
 }
 
 const SUMMARIES: Record<string, string> = {
@@ -24,6 +25,7 @@ const SUMMARIES: Record<string, string> = {
   policy: 'check a policy file, or print the documentation of every knob',
   compare: 'the A/B comparison: attacks, workflows and overhead against each deployment, with reports',
   bench: 'measure the gateway\'s overhead against direct connections (ratios, same run)',
+  audit: 'verify an audit trail (hash chain, rotation, seal)',
 }
 
 export function usage (): string {
