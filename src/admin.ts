@@ -15,7 +15,13 @@ export function createAdminServer (probes: readonly ReadinessProbe[], log: Logge
     }
     if (req.method !== 'GET') { send(405, { code: 'HEDGE_METHOD_NOT_ALLOWED' }); return }
     if (req.url === '/healthz') { send(200, { status: 'ok' }); return }
-    if (req.url === '/metrics') { send(200, metrics.render(), 'text/plain; version=0.0.4'); return }
+    if (req.url === '/metrics') {
+      metrics.render().then(text => { send(200, text, metrics.contentType) }, (err: unknown) => {
+        log.error({ err }, 'metrics failed')
+        send(500, { code: 'HEDGE_INTERNAL' })
+      })
+      return
+    }
     if (req.url === '/readyz') {
       void Promise.all(probes.map(async p => [p.name, await getOk(p.url)] as const)).then(results => {
         const ready = results.every(([, ok]) => ok)

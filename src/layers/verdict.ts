@@ -7,7 +7,7 @@ import type { ErrorCode } from '../errors/codes.ts'
 import { HedgeError } from '../errors/codes.ts'
 import type { LayerMode, LayerName } from '../policy/schema.ts'
 import type { Logger } from '../logger.ts'
-import { metrics } from '../metrics.ts'
+import { countDecision, metrics } from '../metrics.ts'
 
 export interface Verdict {
   readonly layer: LayerName
@@ -39,6 +39,7 @@ export function judge (mode: LayerMode, verdict: Verdict | null, ctx: DecisionCo
   const outcome = enforce(mode, verdict)
   if (outcome === 'pass' || verdict === null) return outcome
   metrics.inc('hedge_denials_total', { layer: verdict.layer, rule: verdict.rule, mode })
+  countDecision(ctx.front, verdict.layer, verdict.rule, outcome === 'deny' ? 'denied' : 'would_deny')
   const entry = { event: outcome === 'deny' ? 'deny' : 'would-deny', front: ctx.front, layer: verdict.layer, rule: verdict.rule, code: verdict.code, ...ctx.fields }
   const msg = outcome === 'deny' ? `denied by ${verdict.rule}` : `would deny by ${verdict.rule} (report-only)`
   const level = outcome === 'deny' ? 'warn' : 'info'
