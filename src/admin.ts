@@ -4,10 +4,17 @@ import { createServer, type Server } from 'node:http'
 import { getOk } from './util/wait.ts'
 import type { Logger } from './logger.ts'
 import { metrics } from './metrics.ts'
+import { decisions } from './audit/decisions.ts'
+import { serveDecisionsPage, streamDecisions } from './admin/decisions-view.ts'
 
 export interface ReadinessProbe { readonly name: string, readonly url: string }
 
-export function createAdminServer (probes: readonly ReadinessProbe[], log: Logger): Server {
+export interface AdminOptions {
+  /** Serve the live decisions view (/decisions): only when the admin listener is on loopback. */
+  readonly decisionsView?: boolean
+}
+
+export function createAdminServer (probes: readonly ReadinessProbe[], log: Logger, o: AdminOptions = {}): Server {
   return createServer((req, res) => {
     const send = (status: number, body: unknown, type = 'application/json'): void => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
@@ -20,6 +27,13 @@ export function createAdminServer (probes: readonly ReadinessProbe[], log: Logge
         log.error({ err }, 'metrics failed')
         send(500, { code: 'HEDGE_INTERNAL' })
       })
+      return
+    }
+    if (req.url === '/decisions' || req.url === '/decisions/stream') {
+      // Decisions name principals and routes: not for a listener others can reach (no admin token yet).
+      if (o.decisionsView !== true) { send(403, { code: 'HEDGE_ROUTE_DENIED', message: 'the decisions view is served on a loopback admin listener only' }); return }
+      if (req.url === '/decisions') serveDecisionsPage(res)
+      else streamDecisions(req, res, decisions)
       return
     }
     if (req.url === '/readyz') {

@@ -1,7 +1,8 @@
 // Assemble the gateway from a policy: the kernel front, the CDP front, the egress guard
 // and the admin listener. Each front is built from the same compiled policy and verifier.
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
+import { classifyAddress, isLocalhostName } from './net/address-policy.ts'
 import type { FastifyInstance } from 'fastify'
 import type { Policy } from './policy/schema.ts'
 import { compilePolicy, type CompiledPolicy } from './policy/compile.ts'
@@ -36,6 +37,11 @@ export interface Gateway {
   readonly compiled: CompiledPolicy
   readonly urls: { kernel: string, cdp?: string, admin: string, egress?: string }
   close: () => Promise<void>
+}
+
+/** A listen address only this machine reaches (node:net parses it; names other than localhost are not). */
+function isLoopbackHost (host: string): boolean {
+  return isLocalhostName(host) || (isIP(host) !== 0 && classifyAddress(host) === 'loopback')
 }
 
 function hostForUrl (host: string): string {
@@ -92,7 +98,7 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
 
     const probes: ReadinessProbe[] = [{ name: 'kernel', url: cfg.kernelUpstream.startsWith('unix:') ? `${cfg.kernelUpstream}:/health` : new URL('/health', cfg.kernelUpstream).href }]
     if (cfg.cdpUpstream !== undefined) probes.push({ name: 'cdp', url: new URL('/json/version', cfg.cdpUpstream).href })
-    const admin = createAdminServer(probes, logger)
+    const admin = createAdminServer(probes, logger, { decisionsView: isLoopbackHost(host) })
     guardListener(admin, limits, logger, 'admin')
     closers.push(() => new Promise(resolve => { admin.close(() => { resolve() }); admin.closeAllConnections() }))
     const adminPort = await listenNode(admin, cfg.ports?.admin ?? policy.listen.adminPort, host)

@@ -8,6 +8,7 @@ import { HedgeError } from '../errors/codes.ts'
 import type { LayerMode, LayerName } from '../policy/schema.ts'
 import type { Logger } from '../logger.ts'
 import { countDecision, metrics } from '../metrics.ts'
+import { decisions } from '../audit/decisions.ts'
 
 export interface Verdict {
   readonly layer: LayerName
@@ -43,6 +44,12 @@ export function judge (mode: LayerMode, verdict: Verdict | null, ctx: DecisionCo
   const entry = { event: outcome === 'deny' ? 'deny' : 'would-deny', front: ctx.front, layer: verdict.layer, rule: verdict.rule, code: verdict.code, ...ctx.fields }
   const msg = outcome === 'deny' ? `denied by ${verdict.rule}` : `would deny by ${verdict.rule} (report-only)`
   const level = outcome === 'deny' ? 'warn' : 'info'
+  const f = ctx.fields ?? {}
+  const what = [f.method, f.url ?? f.target].filter(x => typeof x === 'string').join(' ')
+  decisions.publish({
+    time: new Date().toISOString(), front: ctx.front, layer: verdict.layer, rule: verdict.rule, decision: outcome === 'deny' ? 'denied' : 'would-deny',
+    ...(typeof f.subject === 'string' ? { principal: f.subject } : {}), ...(what !== '' ? { what } : {}),
+  })
   if (typeof ctx.log === 'function') ctx.log(level, entry, msg)
   else ctx.log[level](entry, msg)
   return outcome
