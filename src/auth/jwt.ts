@@ -186,7 +186,9 @@ export function parseJwksUrl (raw: string): URL {
   throw new Error(`auth.jwksUrl: must be https:// (plain http:// only to a loopback address), got ${url.protocol}//${url.host}`)
 }
 
-async function buildKey (cfg: AuthConfig, algs: readonly JwtAlgorithm[], opts: VerifierOptions): Promise<{ key: JoseCryptoKey | JWTVerifyGetKey, requireKid: boolean }> {
+async function buildKey (
+  cfg: AuthConfig, algs: readonly JwtAlgorithm[], opts: VerifierOptions,
+): Promise<{ key: JoseCryptoKey | JWTVerifyGetKey, requireKid: boolean }> {
   const symmetric = algs.filter(a => SYMMETRIC_ALGS.has(a))
   if (symmetric.length > 0 && symmetric.length !== algs.length) {
     throw new Error(`auth.algorithms: HS256 cannot be mixed with asymmetric algorithms (${algs.join(', ')}): that is what algorithm confusion exploits`)

@@ -164,7 +164,9 @@ function writeFileAtomic (file: string, text: string, mode: number): void {
  * and `jwks.json` (the public key only). kid is the RFC 7638 thumbprint. Both files are
  * replaced: rotation (serving old + new public keys for a while) is the operator's choice.
  */
-export async function generateKeys (dir: string, alg: AsymmetricAlgorithm): Promise<{ privateJwkFile: string, jwksFile: string, kid: string }> {
+export async function generateKeys (
+  dir: string, alg: AsymmetricAlgorithm,
+): Promise<{ privateJwkFile: string, jwksFile: string, kid: string }> {
   if (!Object.hasOwn(KTY_FOR, alg)) throw new Error(`generateKeys: unsupported algorithm ${String(alg)} (RS256, ES256 or EdDSA)`)
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) })
   const pub = await exportJWK(publicKey)

@@ -14,7 +14,11 @@ export function parse (argv: string[], specs: FlagSpecs, maxPositionals = 0): Pa
   try {
     out = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, { type: s.type, ...(s.short !== undefined ? { short: s.short } : {}), ...(s.multiple === true ? { multiple: true } : {}) }])),
+      options: Object.fromEntries(Object.entries(specs).map(([k, s]) => [k, {
+        type: s.type,
+        ...(s.short !== undefined ? { short: s.short } : {}),
+        ...(s.multiple === true ? { multiple: true } : {}),
+      }])),
       strict: true,
       allowPositionals: true,
     })

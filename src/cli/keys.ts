@@ -7,7 +7,8 @@ const FLAGS: FlagSpecs = {
   out: { type: 'string', help: 'directory to write into', default: 'certs' },
 }
 const HELP = helpText('hedge keys [--alg ES256] [--out certs]',
-  'Make a key pair for asymmetric tokens: a private JWK (mode 0600, for "hedge token --key") and a JWKS\nwith the public key (for the policy\'s auth.jwksFile). Private keys are never committed.', FLAGS)
+  'Make a key pair for asymmetric tokens: a private JWK (mode 0600, for "hedge token --key") and a JWKS\n' +
+  'with the public key (for the policy\'s auth.jwksFile). Private keys are never committed.', FLAGS)
 
 export const command: Command = {
   summary: 'make a key pair and JWKS',

@@ -35,7 +35,13 @@ export const command: Command = {
     // take all of it. Every token also has its own random jti (mintToken).
     const subject = str(p, 'sub') ?? `agent-${randomBytes(6).toString('hex')}`
     if (subject === '') throw new UsageError('--sub must not be empty')
-    const token = await mintToken(policy.auth, { audience, scopes: scopes as Scope[], ttlSeconds, subject, ...(key !== undefined ? { privateJwkFile: key } : {}) })
+    const token = await mintToken(policy.auth, {
+      audience,
+      scopes: scopes as Scope[],
+      ttlSeconds,
+      subject,
+      ...(key !== undefined ? { privateJwkFile: key } : {}),
+    })
     process.stdout.write(token + '\n')
     return 0
   },

@@ -29,8 +29,14 @@ export function authHeaders (token: string | null): Record<string, string> {
 export interface HttpAnswer { readonly status: number, readonly text: string, readonly json: any }
 
 /** One HTTP request with a deadline; the answer's JSON when it parses. */
-export async function httpCall (url: string, o: { method?: string, headers?: Record<string, string>, body?: unknown, timeoutMs?: number } = {}): Promise<HttpAnswer> {
-  const init: RequestInit = { method: o.method ?? 'GET', headers: { ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers }, signal: AbortSignal.timeout(o.timeoutMs ?? CALL_TIMEOUT_MS) }
+export async function httpCall (
+  url: string, o: { method?: string, headers?: Record<string, string>, body?: unknown, timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const init: RequestInit = {
+    method: o.method ?? 'GET',
+    headers: { ...(o.body !== undefined ? { 'content-type': 'application/json' } : {}), ...o.headers },
+    signal: AbortSignal.timeout(o.timeoutMs ?? CALL_TIMEOUT_MS),
+  }
   if (o.body !== undefined) init.body = JSON.stringify(o.body)
   const res = await fetch(url, init)
   const text = await res.text()
@@ -54,7 +60,14 @@ export async function browserWsUrl (cdpBase: string, token: string | null, timeo
   return ws
 }
 
-export interface CdpReply { id?: number, result?: any, error?: { code: number, message: string }, sessionId?: string, method?: string, params?: any }
+export interface CdpReply {
+  id?: number
+  result?: any
+  error?: { code: number, message: string }
+  sessionId?: string
+  method?: string
+  params?: any
+}
 
 export interface CdpConnection {
   /** Send a command; resolves with its result, rejects with CdpCallError or a timeout. */
@@ -74,7 +87,9 @@ export interface CdpConnection {
 /** Open a DevTools WebSocket. `headers` go on the upgrade; no Origin is sent (as automation clients do). */
 export async function cdpConnect (wsUrl: string, o: { headers?: Record<string, string>, timeoutMs?: number } = {}): Promise<CdpConnection> {
   const timeoutMs = o.timeoutMs ?? CALL_TIMEOUT_MS
-  const ws = new WebSocket(wsUrl, { perMessageDeflate: false, handshakeTimeout: timeoutMs, headers: o.headers ?? {}, maxPayload: 512 * 1024 * 1024 })
+  const ws = new WebSocket(wsUrl, {
+    perMessageDeflate: false, handshakeTimeout: timeoutMs, headers: o.headers ?? {}, maxPayload: 512 * 1024 * 1024,
+  })
   await bounded(`connect ${new URL(wsUrl).pathname}`, new Promise<void>((resolve, reject) => {
     ws.once('open', resolve)
     ws.once('error', reject)
@@ -187,7 +202,9 @@ export async function closePage (c: CdpConnection, p: PageHandle | undefined): P
 }
 
 /** Runtime.evaluate by value; rejects on a thrown exception. */
-export async function evaluate<T = unknown> (c: CdpConnection, sessionId: string | undefined, expression: string, o: { awaitPromise?: boolean, timeoutMs?: number } = {}): Promise<T> {
+export async function evaluate<T = unknown> (
+  c: CdpConnection, sessionId: string | undefined, expression: string, o: { awaitPromise?: boolean, timeoutMs?: number } = {},
+): Promise<T> {
   const r = await c.send<{ result: { value?: unknown }, exceptionDetails?: { text?: string, exception?: { description?: string } } }>(
     'Runtime.evaluate', { expression, returnByValue: true, awaitPromise: o.awaitPromise ?? false }, sessionId, o.timeoutMs)
   if (r.exceptionDetails !== undefined) throw new Error(`evaluate: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text ?? 'exception'}`)

@@ -5,13 +5,17 @@ import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { Fixtures } from './types.ts'
 
-export const SITE_PAGE = '<!doctype html><title>fixture</title><body><h1 id=h>hello</h1><input id=i><button id=b onclick="document.getElementById(\'h\').textContent=\'clicked:\'+document.getElementById(\'i\').value">go</button><a id=dl href="/download" download>download</a></body>'
+export const SITE_PAGE = '<!doctype html><title>fixture</title><body><h1 id=h>hello</h1><input id=i>' +
+  '<button id=b onclick="document.getElementById(\'h\').textContent=\'clicked:\'+document.getElementById(\'i\').value">go</button>' +
+  '<a id=dl href="/download" download>download</a></body>'
 const DOWNLOAD_BODY = 'hedge-download-bytes'
 
 /** A one-off answer registered by an attack: any body, any headers (downloads, cookies, scripts). */
 export interface FixtureResponse { readonly body: string, readonly headers?: Record<string, string>, readonly status?: number }
 
-async function pageServer (pages: Map<string, string>, withDownload: boolean, port = 0, files = new Map<string, FixtureResponse>()): Promise<{ server: Server, url: string }> {
+async function pageServer (
+  pages: Map<string, string>, withDownload: boolean, port = 0, files = new Map<string, FixtureResponse>(),
+): Promise<{ server: Server, url: string }> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     const file = files.get(path)

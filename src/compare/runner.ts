@@ -42,9 +42,16 @@ export async function runComparison (o: CompareOptions): Promise<Report> {
     schema: 'hedge-compare/1',
     generatedAt: new Date().toISOString(),
     machine: machineInfo(),
-    options: { deployments: specs.map(s => s.name), suites: [...o.suites], overheadDurationMs: o.overhead.durationMs, concurrency: o.overhead.concurrency },
+    options: {
+      deployments: specs.map(s => s.name),
+      suites: [...o.suites],
+      overheadDurationMs: o.overhead.durationMs,
+      concurrency: o.overhead.concurrency,
+    },
     deployments: [],
-    attacks: o.attacks.map(a => ({ id: a.id, category: a.category, description: a.description, attacker: a.attacker, stoppedBy: [...a.stoppedBy], results: {} })),
+    attacks: o.attacks.map(a => ({
+      id: a.id, category: a.category, description: a.description, attacker: a.attacker, stoppedBy: [...a.stoppedBy], results: {},
+    })),
     workflows: o.workflows.map(w => ({ id: w.id, description: w.description, client: w.client, results: {} })),
     overhead: [],
     ablation: [],

@@ -104,7 +104,12 @@ export interface Attack {
   run: (ctx: AttackContext) => Promise<AttackOutcome>
 }
 
-export interface WorkflowContext { readonly d: Deployment, readonly oracle: Oracle, readonly fixtures: Fixtures, log: (msg: string) => void }
+export interface WorkflowContext {
+  readonly d: Deployment
+  readonly oracle: Oracle
+  readonly fixtures: Fixtures
+  log: (msg: string) => void
+}
 
 export interface Workflow {
   readonly id: string

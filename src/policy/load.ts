@@ -48,7 +48,10 @@ function readWithExtends (file: string, chain: string[]): unknown {
   return resolveExtends(parseYaml(readFileSync(file, 'utf8'), file), file, chain)
 }
 
-/** `extends: hedged` (a name, or a path relative to this file): the parent, with this file's keys merged over it (objects merge, arrays and scalars replace). */
+/**
+ * `extends: hedged` (a name, or a path relative to this file): the parent, with this file's keys
+ * merged over it (objects merge, arrays and scalars replace).
+ */
 function resolveExtends (data: unknown, source: string, chain: string[]): unknown {
   if (!isPlainObject(data) || data.extends === undefined) return data
   const { extends: parent, ...rest } = data

@@ -26,7 +26,10 @@ const Layers = Type.Object({
   body: Type.Optional({ ...Mode, ...d('JSON-only request bodies (415 otherwise), strict parse, size limit; the re-serialised body is forwarded.') }),
   'cdp-filter': Type.Optional({ ...Mode, ...d('CDP method, session and parameter filtering on the WebSocket relay and discovery endpoints.') }),
   egress: Type.Optional({ ...Mode, ...d('Browser egress guard: Chromium goes through a forward proxy that refuses loopback/private/metadata destinations.') }),
-}, { additionalProperties: false, default: {}, ...d('Each protection layer: `enforce` (deny), `report-only` (decide and log "would deny", but forward) or `off`. Env `HEDGE_LAYER_<NAME>` (e.g. `HEDGE_LAYER_CDP_FILTER=off`) overrides.') })
+}, {
+  additionalProperties: false, default: {},
+  ...d('Each protection layer: `enforce` (deny), `report-only` (decide and log "would deny", but forward) or `off`. Env `HEDGE_LAYER_<NAME>` (e.g. `HEDGE_LAYER_CDP_FILTER=off`) overrides.'),
+})
 
 const Auth = Type.Object({
   issuer: Type.String({ minLength: 1, default: 'hedge', ...d('Required `iss` claim.') }),
@@ -34,7 +37,10 @@ const Auth = Type.Object({
     kernel: Type.String({ minLength: 1, default: 'hedge-kernel', ...d('`aud` a kernel-API token must carry.') }),
     cdp: Type.String({ minLength: 1, default: 'hedge-cdp', ...d('`aud` a CDP token must carry (kernel and CDP tokens are not interchangeable).') }),
   }, { additionalProperties: false, default: {} }),
-  algorithms: Type.Array(Type.Union(['HS256', 'RS256', 'ES256', 'EdDSA'].map(a => Type.Literal(a))), { minItems: 1, uniqueItems: true, default: ['HS256'], ...d('Pinned algorithms; nothing else is accepted (never `none`). HS256 is exclusive with the asymmetric ones, to rule out algorithm confusion.') }),
+  algorithms: Type.Array(Type.Union(['HS256', 'RS256', 'ES256', 'EdDSA'].map(a => Type.Literal(a))), {
+    minItems: 1, uniqueItems: true, default: ['HS256'],
+    ...d('Pinned algorithms; nothing else is accepted (never `none`). HS256 is exclusive with the asymmetric ones, to rule out algorithm confusion.'),
+  }),
   secretEnv: Type.String({ minLength: 1, default: 'HEDGE_JWT_SECRET', ...d('Environment variable holding the HS256 secret (at least 32 bytes).') }),
   secretFile: Type.Optional(Type.String({ minLength: 1, ...d('File holding the HS256 secret (takes precedence over `secretEnv`).') })),
   jwksFile: Type.Optional(Type.String({ minLength: 1, ...d('JWKS file with the public keys for RS256/ES256/EdDSA.') })),
@@ -45,7 +51,10 @@ const Auth = Type.Object({
   ticketTtlSeconds: Type.Integer({ minimum: 1, maximum: 300, default: 30, ...d('Lifetime of single-use CDP tickets placed in rewritten WebSocket URLs.') }),
   // --- ticket quotas (issue 9, item 9)
   ticketsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, ...d('Live CDP tickets one token may hold; issuing more evicts only its own oldest.') }),
-  maxTickets: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, ...d('Live CDP tickets in all; when full of live tickets, discovery answers 503 HEDGE_TICKETS_EXHAUSTED rather than evicting another client\'s.') }),
+  maxTickets: Type.Integer({
+    minimum: 1, maximum: 1_000_000, default: 10_000,
+    ...d('Live CDP tickets in all; when full of live tickets, discovery answers 503 HEDGE_TICKETS_EXHAUSTED rather than evicting another client\'s.'),
+  }),
   // --- end ticket quotas
 }, { additionalProperties: false, default: {}, ...d('Token verification.') })
 
@@ -63,7 +72,10 @@ const Origins = Type.Object({
 export const RouteRule = Type.Object({
   method: HttpMethod,
   path: Type.String({ pattern: '^/', ...d('Exact canonical path.') }),
-  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('redact')], { default: 'allow', ...d('`redact` forwards and blanks the kernel key (fields named `key`) and nulls `connection_file` in the JSON answer, with copies of either inside other strings.') }),
+  action: Type.Union([Type.Literal('allow'), Type.Literal('deny'), Type.Literal('redact')], {
+    default: 'allow',
+    ...d('`redact` forwards and blanks the kernel key (fields named `key`) and nulls `connection_file` in the JSON answer, with copies of either inside other strings.'),
+  }),
   scope: Type.Optional({ ...ScopeT, ...d('Scope the token must carry; `public` needs no token.') }),
   body: Type.Optional(Type.Boolean({ ...d('Route takes a JSON body (body layer applies).') })),
 }, { additionalProperties: false })
@@ -93,45 +105,114 @@ const Cdp = Type.Object({
   urls: Type.Object({
     schemes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9+.-]*$' }), { default: ['http', 'https'], ...d('Schemes allowed for navigation and new targets.') }),
     allowAboutBlank: Type.Boolean({ default: true }),
-    denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'], ...d('Address classes refused as URL hosts (IP literals and localhost names; DNS names are the egress guard\'s job).') }),
+    denyAddressClasses: Type.Array(Type.String(), {
+      default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'],
+      ...d('Address classes refused as URL hosts (IP literals and localhost names; DNS names are the egress guard\'s job).'),
+    }),
     allowHosts: Type.Array(Type.String(), { default: [], ...d('`host`, `host:port` or `*.suffix` that override the denies (e.g. a test fixture on `127.0.0.1:PORT`).') }),
     denyHosts: Type.Array(Type.String(), { default: [] }),
   }, { additionalProperties: false, default: {}, ...d('URL rules for Page.navigate, Target.createTarget, navigateToHistoryEntry, Fetch.continueRequest and /json/new.') }),
   targets: Type.Object({
-    types: Type.Array(Type.String({ minLength: 1 }), { default: ['page', 'tab', 'iframe', 'worker', 'shared_worker', 'service_worker'], ...d('Target types a client may see, attach to, or open a page socket to (never `browser_ui` or `other` by default; `tab` is the wrapper Puppeteer attaches through, judged by the URL of its page).') }),
-    schemes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9+.-]*$' }), { default: ['http', 'https', 'about', 'blob', 'data'], ...d('URL schemes of targets a client may reach; `devtools`, `chrome`, `chrome-untrusted`, `chrome-search`, `chrome-extension`, `file` and `view-source` are refused whatever this says (a load error).') }),
-  }, { additionalProperties: false, default: {}, ...d('Which targets exist for a client: sessions, page sockets, discovery entries and tickets only for these; a target that becomes forbidden loses its sessions.') }),
-  tenancy: Type.Union([Type.Literal('isolated'), Type.Literal('shared')], { default: 'isolated', ...d('`isolated`: each browser-endpoint connection gets a disposable browser context of its own (cookies, storage, service workers and downloads die with it) and sees only its own targets; commands without a `browserContextId` act on it. `shared`: all clients share the default context (Playwright\'s `contexts()[0]` is then the profile\'s, and state persists between clients).') }),
-  input: Type.Union([Type.Literal('filter'), Type.Literal('allow')], { default: 'filter', ...d('`filter`: `Input.dispatchKeyEvent` may not press browser accelerators (Ctrl/Alt/Meta combinations beyond editing, F-keys, browser keys): they open DevTools, chrome:// pages, tabs and file dialogs.') }),
-  connectScope: Type.Union([Type.Literal('cdp:read'), Type.Literal('cdp:control')], { default: 'cdp:control', ...d('Scope a token needs to open a DevTools WebSocket (what it may then do is the method filter\'s decision).') }),
-  initScripts: Type.Union([Type.Literal('allow'), Type.Literal('isolated-only'), Type.Literal('deny')], { default: 'isolated-only', ...d('`Page.addScriptToEvaluateOnNewDocument`: `isolated-only` refuses main-world scripts injected into every future document (they can hook any site\'s JavaScript); automation\'s isolated utility worlds still work.') }),
-  redactCookies: Type.Boolean({ default: true, ...d('Strip cookies (Cookie/Set-Cookie headers, raw header text, associated/blocked cookie lists, raw cookie lines) from Network, Fetch and Audits events on their way to the client: httpOnly session cookies otherwise leak through events even with the cookie-reading methods denied.') }),
-  downloads: Type.Union([Type.Literal('rewrite'), Type.Literal('refuse'), Type.Literal('allow')], { default: 'rewrite', ...d('Download paths outside `output/`: rewrite them into it, refuse the command, or allow (baseline).') }),
+    types: Type.Array(Type.String({ minLength: 1 }), {
+      default: ['page', 'tab', 'iframe', 'worker', 'shared_worker', 'service_worker'],
+      ...d('Target types a client may see, attach to, or open a page socket to (never `browser_ui` or `other` by default; ' +
+        '`tab` is the wrapper Puppeteer attaches through, judged by the URL of its page).'),
+    }),
+    schemes: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9+.-]*$' }), {
+      default: ['http', 'https', 'about', 'blob', 'data'],
+      ...d('URL schemes of targets a client may reach; ' +
+        '`devtools`, `chrome`, `chrome-untrusted`, `chrome-search`, `chrome-extension`, ' +
+        '`file` and `view-source` are refused whatever this says (a load error).'),
+    }),
+  }, {
+    additionalProperties: false, default: {},
+    ...d('Which targets exist for a client: sessions, page sockets, discovery entries and tickets only for these; a target that becomes forbidden loses its sessions.'),
+  }),
+  tenancy: Type.Union([Type.Literal('isolated'), Type.Literal('shared')], {
+    default: 'isolated',
+    ...d('`isolated`: each browser-endpoint connection gets a disposable browser context of its own (cookies, storage, ' +
+      'service workers and downloads die with it) and sees only its own targets; commands without a `browserContextId` act on it. ' +
+      '`shared`: all clients share the default context (Playwright\'s `contexts()[0]` is then the profile\'s, and state persists between clients).'),
+  }),
+  input: Type.Union([Type.Literal('filter'), Type.Literal('allow')], {
+    default: 'filter',
+    ...d('`filter`: `Input.dispatchKeyEvent` may not press browser accelerators (Ctrl/Alt/Meta combinations beyond editing, F-keys, ' +
+      'browser keys): they open DevTools, chrome:// pages, tabs and file dialogs.'),
+  }),
+  connectScope: Type.Union([Type.Literal('cdp:read'), Type.Literal('cdp:control')], {
+    default: 'cdp:control',
+    ...d('Scope a token needs to open a DevTools WebSocket (what it may then do is the method filter\'s decision).'),
+  }),
+  initScripts: Type.Union([Type.Literal('allow'), Type.Literal('isolated-only'), Type.Literal('deny')], {
+    default: 'isolated-only',
+    ...d('`Page.addScriptToEvaluateOnNewDocument`: `isolated-only` refuses main-world scripts injected into every future document ' +
+      '(they can hook any site\'s JavaScript); automation\'s isolated utility worlds still work.'),
+  }),
+  redactCookies: Type.Boolean({
+    default: true,
+    ...d('Strip cookies (Cookie/Set-Cookie headers, raw header text, associated/blocked cookie lists, raw cookie lines) ' +
+      'from Network, Fetch and Audits events on their way to the client: ' +
+      'httpOnly session cookies otherwise leak through events even with the cookie-reading methods denied.'),
+  }),
+  downloads: Type.Union([Type.Literal('rewrite'), Type.Literal('refuse'), Type.Literal('allow')], {
+    default: 'rewrite',
+    ...d('Download paths outside `output/`: rewrite them into it, refuse the command, or allow (baseline).'),
+  }),
   maxMessageBytes: Type.Integer({ minimum: 1024, maximum: 256 * 1024 * 1024, default: 16 * 1024 * 1024, ...d('Largest client→browser frame.') }),
   maxMessagesPerSecond: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 2000, ...d('Per-connection rate of client→browser frames.') }),
-  maxConnectionsPerPrincipal: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, ...d('Open DevTools connections per token subject (all its tokens together), or per client address without auth.') }),
-  maxPagesPerConnection: Type.Integer({ minimum: 1, maximum: 10_000, default: 64, ...d('Pages a browser connection may hold open in its own contexts (tenancy isolated); `Target.createTarget` beyond it is refused. Each page costs the shared browser memory.') }),
-  maxConnectionsPerToken: Type.Integer({ minimum: 1, maximum: 10_000, default: 8, ...d('Open DevTools connections per token (its `jti`): one leaked or greedy token cannot take every slot of its subject.') }),
-  maxBytesPerSecond: Type.Integer({ minimum: 1024, maximum: 1024 * 1024 * 1024, default: 32 * 1024 * 1024, ...d('Client→browser bytes per second per connection, charged before parsing; a client over it is paused (backpressure), not refused.') }),
+  maxConnectionsPerPrincipal: Type.Integer({
+    minimum: 1, maximum: 10_000, default: 16,
+    ...d('Open DevTools connections per token subject (all its tokens together), or per client address without auth.'),
+  }),
+  maxPagesPerConnection: Type.Integer({
+    minimum: 1, maximum: 10_000, default: 64,
+    ...d('Pages a browser connection may hold open in its own contexts (tenancy isolated); `Target.createTarget` beyond it is refused. Each page costs the shared browser memory.'),
+  }),
+  maxConnectionsPerToken: Type.Integer({
+    minimum: 1, maximum: 10_000, default: 8,
+    ...d('Open DevTools connections per token (its `jti`): one leaked or greedy token cannot take every slot of its subject.'),
+  }),
+  maxBytesPerSecond: Type.Integer({
+    minimum: 1024, maximum: 1024 * 1024 * 1024, default: 32 * 1024 * 1024,
+    ...d('Client→browser bytes per second per connection, charged before parsing; a client over it is paused (backpressure), not refused.'),
+  }),
   idleTimeoutSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 900 }),
 }, { additionalProperties: false, default: {} })
 
 const Egress = Type.Object({
-  denyAddressClasses: Type.Array(Type.String(), { default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'], ...d('Destination classes refused after DNS resolution.') }),
+  denyAddressClasses: Type.Array(Type.String(), {
+    default: ['loopback', 'private', 'link-local', 'cgnat', 'multicast', 'unspecified', 'metadata', 'reserved', 'broadcast', 'documentation'],
+    ...d('Destination classes refused after DNS resolution.'),
+  }),
   allow: Type.Array(Type.String(), { default: [], ...d('`host:port` entries opened explicitly (exact), checked before the address classes.') }),
   denyHosts: Type.Array(Type.String(), { default: [], ...d('`host` or `*.suffix` refused by name.') }),
   ports: Type.Array(Type.Integer({ minimum: 1, maximum: 65535 }), { default: [80, 443], ...d('Destination ports allowed (besides explicit `allow` entries).') }),
-  tunnelIdleTimeoutMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, ...d('A CONNECT tunnel (HTTPS, WebSocket) with no traffic either way for this long is closed.') }), // issue 9, item 8
+  tunnelIdleTimeoutMs: Type.Integer({
+    minimum: 1000, maximum: 86_400_000, default: 300_000,
+    ...d('A CONNECT tunnel (HTTPS, WebSocket) with no traffic either way for this long is closed.'),
+  }), // issue 9, item 8
 }, { additionalProperties: false, default: {} })
 
 // --- listener bounds (issue 9, item 8): src/net/listener-limits.ts applies these to every listener
 const ListenConnections = Type.Object({
-  headersTimeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000, ...d('A connection must send complete request headers (and finish its TLS handshake) within this time of being accepted, or it is closed: silent sockets and slowloris headers.') }),
-  requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 60_000, ...d('A request, headers and body, must be received within this time (slow bodies). At least `headersTimeoutMs`.') }),
+  headersTimeoutMs: Type.Integer({
+    minimum: 100, maximum: 300_000, default: 10_000,
+    ...d('A connection must send complete request headers (and finish its TLS handshake) within this time of being accepted, or it is closed: silent sockets and slowloris headers.'),
+  }),
+  requestTimeoutMs: Type.Integer({
+    minimum: 100, maximum: 3_600_000, default: 60_000,
+    ...d('A request, headers and body, must be received within this time (slow bodies). At least `headersTimeoutMs`.'),
+  }),
   keepAliveTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5_000, ...d('An idle keep-alive connection is closed after this time.') }),
   maxConnections: Type.Integer({ minimum: 1, maximum: 100_000, default: 1024, ...d('Connections open at once on each listener (kernel, CDP, admin, egress); more are closed at once.') }),
-  maxConnectionsPerSource: Type.Integer({ minimum: 1, maximum: 100_000, default: 256, ...d('Connections open at once from one source address on each listener; more are closed at once. Behind a proxy or NAT every client shares one address.') }),
-  nofile: Type.Integer({ minimum: 0, maximum: 1_048_576, default: 65_536, ...d('RLIMIT_NOFILE the gateway tries to raise itself to at start (the hard limit needs CAP_SYS_RESOURCE; otherwise it keeps what it has and logs it); 0 leaves it alone.') }),
+  maxConnectionsPerSource: Type.Integer({
+    minimum: 1, maximum: 100_000, default: 256,
+    ...d('Connections open at once from one source address on each listener; more are closed at once. Behind a proxy or NAT every client shares one address.'),
+  }),
+  nofile: Type.Integer({
+    minimum: 0, maximum: 1_048_576, default: 65_536,
+    ...d('RLIMIT_NOFILE the gateway tries to raise itself to at start (the hard limit needs CAP_SYS_RESOURCE; otherwise it keeps what it has and logs it); 0 leaves it alone.'),
+  }),
 }, { additionalProperties: false, default: {}, ...d('Bounds on connections, per listener.') })
 // --- end listener bounds
 

@@ -62,7 +62,10 @@ export function separateIdentities (): SeparateIdentities {
   } catch {
     throw new Error(`identities "separate": users ${AGENT_USER}/${BROWSER_USER} or group ${WORK_GROUP} missing: ${SETUP_HINT}`)
   }
-  if (ids.agent.uid === ids.browser.uid || ids.agent.gid === ids.browser.gid || ids.agent.gid === ids.workGid || ids.browser.gid === ids.workGid) {
+  if (
+    ids.agent.uid === ids.browser.uid || ids.agent.gid === ids.browser.gid ||
+    ids.agent.gid === ids.workGid || ids.browser.gid === ids.workGid
+  ) {
     throw new Error(`identities "separate": ${AGENT_USER} and ${BROWSER_USER} must have distinct uids and primary groups, distinct from ${WORK_GROUP}`)
   }
   return ids

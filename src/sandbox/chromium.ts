@@ -53,7 +53,9 @@ const BACKOFF_MIN_MS = 250
 const BACKOFF_MAX_MS = 8000
 const STABLE_MS = 30_000
 
-export function chromiumArgs (o: { port: number, headless: boolean, userDataDir: string, proxyServer?: string, proxyBypassList?: string, extraArgs?: readonly string[] }): string[] {
+export function chromiumArgs (o: {
+  port: number, headless: boolean, userDataDir: string, proxyServer?: string, proxyBypassList?: string, extraArgs?: readonly string[],
+}): string[] {
   const args = [
     '--no-sandbox',
     `--remote-debugging-port=${o.port}`,

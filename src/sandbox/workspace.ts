@@ -211,5 +211,7 @@ export async function createWorkspace (opts: WorkspaceOptions = {}): Promise<Wor
 
   const enforced: WorkspaceEnforcement = { uploadReadOnly: mounted ? 'bind-mount' : 'permissions', storeAppendOnly: appendOnly ? 'chattr' : 'none' }
   log.debug({ root, enforced }, 'workspace ready')
-  return Object.freeze({ root, upload, output, store, agent, enforced, outputShared, notes: Object.freeze(notes), writeUpload, sealStore: seal, dispose })
+  return Object.freeze({
+    root, upload, output, store, agent, enforced, outputShared, notes: Object.freeze(notes), writeUpload, sealStore: seal, dispose,
+  })
 }

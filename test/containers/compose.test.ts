@@ -126,7 +126,10 @@ if (problem !== null || clis.length === 0) {
     const tp = (tcp.address() as AddressInfo).port; const up = udp.address().port
     try {
       const sandbox = await cid('sandbox')
-      const py = `import socket\nfor port, kind in ((${tp}, socket.SOCK_STREAM), (${up}, socket.SOCK_DGRAM)):\n  s = socket.socket(socket.AF_INET, kind); s.settimeout(3)\n  try:\n    s.connect(('127.0.0.1', port)); s.send(b'canary')\n  except OSError: pass\nprint(open('/proc/net/route').read())`
+      const py = `import socket\nfor port, kind in ((${tp}, socket.SOCK_STREAM), (${up}, socket.SOCK_DGRAM)):\n` +
+        `  s = socket.socket(socket.AF_INET, kind); s.settimeout(3)\n` +
+        `  try:\n    s.connect(('127.0.0.1', port)); s.send(b'canary')\n` +
+        `  except OSError: pass\nprint(open('/proc/net/route').read())`
       const r = await run('docker', ['exec', '-u', '10001', sandbox, 'python3', '-c', py])
       t.equal(r.code, 0, r.stderr)
       const net = await run('docker', ['network', 'inspect', '-f', '{{.Internal}}', `${project}_lab-hedged`])

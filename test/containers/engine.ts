@@ -64,7 +64,10 @@ export async function httpStatus (url: string, headers: Record<string, string> =
 
 /** Processes in a container: pid, uid, effective caps, NoNewPrivs, command line (via /proc, as root). */
 export async function processes (container: string): Promise<Array<{ pid: number, uid: number, capEff: string, noNewPrivs: string, seccomp: string, cmd: string }>> {
-  const script = "const fs=require('fs');const out=[];for(const p of fs.readdirSync('/proc')){if(!/^\\d+$/.test(p))continue;try{const s=fs.readFileSync('/proc/'+p+'/status','utf8');const g=k=>(new RegExp('^'+k+':\\\\s+(\\\\S+)','m').exec(s)||[])[1];out.push({pid:+p,uid:+g('Uid'),capEff:g('CapEff'),noNewPrivs:g('NoNewPrivs'),seccomp:g('Seccomp'),cmd:fs.readFileSync('/proc/'+p+'/cmdline','utf8').split('\\0').join(' ').trim()})}catch{}}console.log(JSON.stringify(out))"
+  const script = "const fs=require('fs');const out=[];for(const p of fs.readdirSync('/proc')){if(!/^\\d+$/.test(p))continue;" +
+    "try{const s=fs.readFileSync('/proc/'+p+'/status','utf8');const g=k=>(new RegExp('^'+k+':\\\\s+(\\\\S+)','m').exec(s)||[])[1];" +
+    "out.push({pid:+p,uid:+g('Uid'),capEff:g('CapEff'),noNewPrivs:g('NoNewPrivs'),seccomp:g('Seccomp')," +
+    "cmd:fs.readFileSync('/proc/'+p+'/cmdline','utf8').split('\\0').join(' ').trim()})}catch{}}console.log(JSON.stringify(out))"
   const r = await run('docker', ['exec', '-u', '0', container, 'node', '-e', script])
   if (r.code !== 0) throw new Error(`processes(${container}): ${r.stderr}`)
   return JSON.parse(r.stdout)
@@ -85,5 +88,9 @@ export async function hedge (args: readonly string[], env: NodeJS.ProcessEnv = {
 export async function clearAppendOnly (volume: string): Promise<void> {
   const mp = (await run('docker', ['volume', 'inspect', '-f', '{{.Mountpoint}}', volume])).stdout.trim()
   if (process.getuid?.() === 0 && mp !== '' && (await run('chattr', ['-R', '-a', mp])).code === 0) return
-  await run('docker', ['run', '--rm', '--network', 'none', '--cap-drop', 'ALL', '--cap-add', 'LINUX_IMMUTABLE', '--cap-add', 'DAC_OVERRIDE', '--cap-add', 'FOWNER', '-v', `${volume}:/w`, '--entrypoint', 'chattr', SANDBOX_IMAGE, '-R', '-a', '/w'])
+  await run('docker', [
+    'run', '--rm', '--network', 'none', '--cap-drop', 'ALL',
+    '--cap-add', 'LINUX_IMMUTABLE', '--cap-add', 'DAC_OVERRIDE', '--cap-add', 'FOWNER',
+    '-v', `${volume}:/w`, '--entrypoint', 'chattr', SANDBOX_IMAGE, '-R', '-a', '/w',
+  ])
 }

@@ -15,7 +15,11 @@ t.teardown(async () => { try { execFileSync('chattr', ['-R', '-a', join(dir, 'ws
 const env: NodeJS.ProcessEnv = { ...process.env, HEDGE_LOG_LEVEL: 'warn' }
 delete env.NODE_OPTIONS
 
-const up = spawn(process.execPath, ['bin/hedge.js', 'up', '--policy', 'test/fixtures/hedged-attach.yaml', '--kernel-port', '0', '--cdp-port', '0', '--admin-port', '0', '--egress-port', '0', '--chromium-port', '0', '--workspace', join(dir, 'ws')], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] })
+const up = spawn(process.execPath, [
+  'bin/hedge.js', 'up', '--policy', 'test/fixtures/hedged-attach.yaml',
+  '--kernel-port', '0', '--cdp-port', '0', '--admin-port', '0', '--egress-port', '0', '--chromium-port', '0',
+  '--workspace', join(dir, 'ws'),
+], { cwd: root, env, stdio: ['ignore', 'pipe', 'ignore'] })
 const upExit = new Promise(resolve => up.on('exit', resolve))
 t.teardown(async () => { up.kill('SIGTERM'); await upExit })
 let out = ''

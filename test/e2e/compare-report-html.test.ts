@@ -28,7 +28,12 @@ const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 const chromium = await startTestChromium(t)
 
 /** A minimal flat-session CDP client that also records every event (Network.requestWillBeSent). */
-async function connect (): Promise<{ send: (method: string, params?: object, sessionId?: string) => Promise<any>, events: Array<{ method: string, params: any }>, waitFor: (method: string) => Promise<void>, close: () => void }> {
+async function connect (): Promise<{
+  send: (method: string, params?: object, sessionId?: string) => Promise<any>,
+  events: Array<{ method: string, params: any }>,
+  waitFor: (method: string) => Promise<void>,
+  close: () => void,
+}> {
   const v = await (await fetch(`${chromium.url}/json/version`, { signal: AbortSignal.timeout(TIMEOUT_MS) })).json() as { webSocketDebuggerUrl: string }
   const ws = new WebSocket(v.webSocketDebuggerUrl, { perMessageDeflate: false })
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })

@@ -32,7 +32,10 @@ await direct.send('Page.navigate', { url: `${site.url}/` }, opSession)
 await loaded
 await direct.send('Page.bringToFront', {}, opSession)
 const pageState = async (): Promise<unknown> =>
-  (await direct.send<{ result: { value: unknown } }>('Runtime.evaluate', { expression: 'JSON.stringify([location.href, document.getElementById("h").textContent, document.getElementById("i").value])', returnByValue: true }, opSession)).result.value
+  (await direct.send<{ result: { value: unknown } }>('Runtime.evaluate', {
+    expression: 'JSON.stringify([location.href, document.getElementById("h").textContent, document.getElementById("i").value])',
+    returnByValue: true,
+  }, opSession)).result.value
 const before = await pageState()
 
 const gw = await startTestGateway(t, testPolicy('strict'), { kernel: 'http://127.0.0.1:9', cdp: chromium.url })

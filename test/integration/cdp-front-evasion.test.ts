@@ -31,7 +31,16 @@ interface Gw { port: number, logs: CapturedLogs, policy: Readonly<Policy>, token
 async function gateway (t: Test, policy: Readonly<Policy>, cdpUpstream: string, workspace?: WorkspaceDirs): Promise<Gw> {
   const logs = captureLogs()
   // the kernel front is not used here: its upstream is a closed loopback port
-  const gw = await startGateway({ policy, kernelUpstream: 'http://127.0.0.1:9', cdpUpstream, host: '127.0.0.1', ports: { kernel: 0, cdp: 0, admin: 0, egress: 0 }, logger: logs.logger, env: TEST_ENV, ...(workspace !== undefined ? { workspace } : {}) })
+  const gw = await startGateway({
+    policy,
+    kernelUpstream: 'http://127.0.0.1:9',
+    cdpUpstream,
+    host: '127.0.0.1',
+    ports: { kernel: 0, cdp: 0, admin: 0, egress: 0 },
+    logger: logs.logger,
+    env: TEST_ENV,
+    ...(workspace !== undefined ? { workspace } : {}),
+  })
   t.teardown(() => gw.close())
   return {
     port: Number(new URL(gw.urls.cdp as string).port),
@@ -132,7 +141,10 @@ function refused (t: Test, r: Reply, rule: string | RegExp, label: string, code?
 // ---------------------------------------------------------------------------------------------
 
 const chromium = await startTestChromium(t)
-const DROP_PAGE = '<!doctype html><title>drop</title><div id=d style="width:400px;height:400px">drop here</div><script>window.__got = null; const d = document.getElementById("d"); d.addEventListener("dragover", e => e.preventDefault()); d.addEventListener("drop", async e => { e.preventDefault(); const f = e.dataTransfer.files[0]; window.__got = f ? f.name + ":" + (await f.text()) : "nofile" })</script>'
+const DROP_PAGE = '<!doctype html><title>drop</title><div id=d style="width:400px;height:400px">drop here</div>' +
+  '<script>window.__got = null; const d = document.getElementById("d"); d.addEventListener("dragover", e => e.preventDefault()); ' +
+  'd.addEventListener("drop", async e => { e.preventDefault(); const f = e.dataTransfer.files[0]; ' +
+  'window.__got = f ? f.name + ":" + (await f.text()) : "nofile" })</script>'
 const site = await startFixtureServer(t, { '/drop': (_req, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end(DROP_PAGE) } })
 const dirs = mkdtempSync(join(tmpdir(), 'hedge-evasion-ws-'))
 t.teardown(() => { rmSync(dirs, { recursive: true, force: true }) })

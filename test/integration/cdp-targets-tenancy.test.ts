@@ -178,7 +178,13 @@ t.test('quotas: per token, and per subject across its tokens', async t => {
   const tok = await gw.token(['cdp:control'], { audience: 'cdp' })
   const held: CdpClient[] = []
   for (let i = 0; i < 3; i++) held.push(await client(t, tok))
-  const status = async (token: string): Promise<number> => (await rawRequest(cdpPort, { path: bpath, headers: [['Authorization', `Bearer ${token}`], ['Connection', 'Upgrade'], ['Upgrade', 'websocket'], ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ==']] })).status
+  const status = async (token: string): Promise<number> => (await rawRequest(cdpPort, {
+    path: bpath,
+    headers: [
+      ['Authorization', `Bearer ${token}`], ['Connection', 'Upgrade'], ['Upgrade', 'websocket'],
+      ['Sec-WebSocket-Version', '13'], ['Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+    ],
+  })).status
   t.equal(await status(tok), 429, 'a fourth connection on the same token is refused')
   const other = await gw.token(['cdp:control'], { audience: 'cdp' })
   const c = await client(t, other)

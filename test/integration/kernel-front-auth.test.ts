@@ -46,7 +46,12 @@ t.test('near misses that must pass', async t => {
 })
 
 t.test('the token is not passed on to the kernel server', async t => {
-  const r = await rawRequest(port, { method: 'POST', path: '/kernel/execute', headers: [['Authorization', `Bearer ${await gw.token(['kernel:execute'])}`], ['Content-Type', 'application/json']], body: JSON.stringify({ code: 'print("ok")' }) })
+  const r = await rawRequest(port, {
+    method: 'POST',
+    path: '/kernel/execute',
+    headers: [['Authorization', `Bearer ${await gw.token(['kernel:execute'])}`], ['Content-Type', 'application/json']],
+    body: JSON.stringify({ code: 'print("ok")' }),
+  })
   t.equal(r.status, 200)
 })
 

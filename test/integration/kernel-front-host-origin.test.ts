@@ -51,7 +51,11 @@ t.test('CSRF / cross-origin: a disallowed Origin is refused before the request r
 })
 
 t.test('preflights are answered by the gateway, never forwarded', async t => {
-  const pre = (origin: string): Promise<import('../helpers/http.ts').RawResponse> => rawRequest(port, { method: 'OPTIONS', path: '/kernel/execute', headers: [['Origin', origin], ['Access-Control-Request-Method', 'POST'], ['Access-Control-Request-Headers', 'content-type, x-anything']] })
+  const pre = (origin: string): Promise<import('../helpers/http.ts').RawResponse> => rawRequest(port, {
+    method: 'OPTIONS',
+    path: '/kernel/execute',
+    headers: [['Origin', origin], ['Access-Control-Request-Method', 'POST'], ['Access-Control-Request-Headers', 'content-type, x-anything']],
+  })
   const bad = await pre('null')
   t.equal(bad.status, 403)
   t.notOk(bad.headers['access-control-allow-origin'])

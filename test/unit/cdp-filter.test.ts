@@ -338,7 +338,11 @@ t.test('URL parameters: navigation, new targets, request overrides, resource loa
   ])
   const allowsLoad = filterFor({ urls: { allowHosts: ['127.0.0.1:41234'] }, methods: { deny: ['Browser.close'] } })
   table(t, allowsLoad, st, [
-    ['Network.loadNetworkResource of the kernel', cmd('Network.loadNetworkResource', { frameId: 'F', url: 'http://127.0.0.1:8888/kernel/connection', options: { disableCache: true, includeCredentials: false } }, PAGE_SID), 'url.address:loopback'],
+    ['Network.loadNetworkResource of the kernel', cmd('Network.loadNetworkResource', {
+      frameId: 'F',
+      url: 'http://127.0.0.1:8888/kernel/connection',
+      options: { disableCache: true, includeCredentials: false },
+    }, PAGE_SID), 'url.address:loopback'],
     ['Network.loadNetworkResource of a file', cmd('Network.loadNetworkResource', { frameId: 'F', url: 'file:///etc/passwd', options: {} }, PAGE_SID), 'url.scheme:file'],
     ['near miss: loadNetworkResource of the fixture', cmd('Network.loadNetworkResource', { frameId: 'F', url: `${FIXTURE}/x.js`, options: {} }, PAGE_SID), 'forward'],
   ])

@@ -39,7 +39,20 @@ t.test('the relay path: cookie events are selected, rewritten in enforce, left i
 
 t.test('header arrays: a Set-Cookie entry in Fetch.requestPaused.responseHeaders is removed, other entries stay', async t => {
   const st = new ConnectionState('browser', true)
-  const frame = JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'r1', responseStatusCode: 200, responseHeaders: [{ name: 'Content-Type', value: 'text/html' }, { name: 'Set-Cookie', value: 'sid=SECRET; HttpOnly' }, { name: 'set-cookie ', value: 'b=SECRET2' }, { name: 'Cookie2', value: 'c=SECRET3' }] }, sessionId: 'ABC' })
+  const frame = JSON.stringify({
+    method: 'Fetch.requestPaused',
+    params: {
+      requestId: 'r1',
+      responseStatusCode: 200,
+      responseHeaders: [
+        { name: 'Content-Type', value: 'text/html' },
+        { name: 'Set-Cookie', value: 'sid=SECRET; HttpOnly' },
+        { name: 'set-cookie ', value: 'b=SECRET2' },
+        { name: 'Cookie2', value: 'c=SECRET3' },
+      ],
+    },
+    sessionId: 'ABC',
+  })
   t.ok(st.needsParse(Buffer.from(frame)))
   const o = st.observe(frame)
   t.notMatch(o.text ?? '', /SECRET/)

@@ -64,7 +64,11 @@ t.test('docs/report-schema.md is generated from the schema and up to date', asyn
   const want = reportSchemaDocs()
   if (process.env.HEDGE_WRITE_DOCS === '1') writeFileSync(file, want)
   t.equal(readFileSync(file, 'utf8'), want, 'stale: regenerate with HEDGE_WRITE_DOCS=1 npx tap test/unit/compare-report.test.ts')
-  for (const title of ['Report', 'Machine', 'Options', 'Deployment', 'Layers', 'Attack', 'AttackResult', 'Workflow', 'WorkflowResult', 'OverheadRow', 'LatencyStats', 'Ratio', 'AblationRow', 'Verdict']) t.match(want, new RegExp(`^## ${title}$`, 'm'))
+  const titles = [
+    'Report', 'Machine', 'Options', 'Deployment', 'Layers', 'Attack', 'AttackResult',
+    'Workflow', 'WorkflowResult', 'OverheadRow', 'LatencyStats', 'Ratio', 'AblationRow', 'Verdict',
+  ]
+  for (const title of titles) t.match(want, new RegExp(`^## ${title}$`, 'm'))
 })
 
 t.test('markdown: every matrix, hostile strings neutralised', async t => {

@@ -8,7 +8,13 @@ import { waitUntil } from '../../util/wait.ts'
 import { evaluate, reason, type CdpConnection } from '../cdp-client.ts'
 
 /** A key chord as Input.dispatchKeyEvent takes it (modifiers: Alt=1, Ctrl=2, Meta=4, Shift=8). */
-export interface Chord { readonly label: string, readonly key: string, readonly code: string, readonly keyCode: number, readonly modifiers: number }
+export interface Chord {
+  readonly label: string
+  readonly key: string
+  readonly code: string
+  readonly keyCode: number
+  readonly modifiers: number
+}
 
 export const CTRL_SHIFT_J: Chord = { label: 'Ctrl+Shift+J', key: 'J', code: 'KeyJ', keyCode: 74, modifiers: 10 }
 export const CTRL_SHIFT_I: Chord = { label: 'Ctrl+Shift+I', key: 'I', code: 'KeyI', keyCode: 73, modifiers: 10 }
@@ -24,7 +30,13 @@ export const CTRL_P: Chord = { label: 'Ctrl+P', key: 'p', code: 'KeyP', keyCode:
 
 /** keyDown + keyUp of `chord` on a page session (what page.keyboard.press sends). Rejects when refused. */
 export async function press (c: CdpConnection, sessionId: string, chord: Chord): Promise<void> {
-  const base = { key: chord.key, code: chord.code, windowsVirtualKeyCode: chord.keyCode, nativeVirtualKeyCode: chord.keyCode, modifiers: chord.modifiers }
+  const base = {
+    key: chord.key,
+    code: chord.code,
+    windowsVirtualKeyCode: chord.keyCode,
+    nativeVirtualKeyCode: chord.keyCode,
+    modifiers: chord.modifiers,
+  }
   await c.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...base }, sessionId, 5000)
   await c.send('Input.dispatchKeyEvent', { type: 'keyUp', ...base }, sessionId, 5000)
 }
@@ -38,7 +50,9 @@ export async function targets (c: CdpConnection): Promise<TargetInfo[]> {
 }
 
 /** Wait (bounded) for a target matching `pred` that was not in `before`. */
-export async function newTarget (c: CdpConnection, before: ReadonlySet<string>, pred: (t: TargetInfo) => boolean, timeoutMs = 8000): Promise<TargetInfo | undefined> {
+export async function newTarget (
+  c: CdpConnection, before: ReadonlySet<string>, pred: (t: TargetInfo) => boolean, timeoutMs = 8000,
+): Promise<TargetInfo | undefined> {
   let found: TargetInfo | undefined
   await waitUntil('a new target', async () => {
     found = (await targets(c)).find(t => !before.has(t.targetId) && pred(t))
@@ -50,7 +64,11 @@ export async function newTarget (c: CdpConnection, before: ReadonlySet<string>, 
 /** Close targets opened as a side effect (harness tidiness through the attacker's own connection; best effort). */
 export async function closeNew (c: CdpConnection, before: ReadonlySet<string>): Promise<void> {
   if (!c.isOpen()) return
-  for (const t of await targets(c)) if (!before.has(t.targetId) && (t.type === 'page' || t.url.startsWith('devtools://'))) await c.send('Target.closeTarget', { targetId: t.targetId }, undefined, 3000).catch(() => {})
+  for (const t of await targets(c)) {
+    if (!before.has(t.targetId) && (t.type === 'page' || t.url.startsWith('devtools://'))) {
+      await c.send('Target.closeTarget', { targetId: t.targetId }, undefined, 3000).catch(() => {})
+    }
+  }
 }
 
 // Installed in the DevTools frontend: answers to our ids (≥ 900000) are kept out of the
@@ -61,7 +79,8 @@ const HOOK = `(() => {
   const api = window.DevToolsAPI, host = window.InspectorFrontendHost;
   if (!api || !host || typeof host.sendMessageToBackend !== 'function') return 'no embedder API';
   window.__hedgeRaw = new Map();
-  const take = m => { try { const o = typeof m === 'string' ? JSON.parse(m) : m; if (o && typeof o.id === 'number' && o.id >= 900000) { window.__hedgeRaw.set(o.id, o); return true } } catch (e) {} return false };
+  const take = m => { try { const o = typeof m === 'string' ? JSON.parse(m) : m; ` +
+  `if (o && typeof o.id === 'number' && o.id >= 900000) { window.__hedgeRaw.set(o.id, o); return true } } catch (e) {} return false };
   let buf = null, want = 0;
   const dm = api.dispatchMessage.bind(api);
   api.dispatchMessage = m => { if (!take(m)) dm(m) };
@@ -107,7 +126,9 @@ export async function frontendChannel (c: CdpConnection, target: TargetInfo): Pr
         while (!window.__hedgeRaw.has(${id})) { if (Date.now() > end) return JSON.stringify({ error: { message: 'no answer' } }); await new Promise(r => setTimeout(r, 25)) }
         const o = window.__hedgeRaw.get(${id}); window.__hedgeRaw.delete(${id}); return JSON.stringify(o);
       })()`
-      const out = JSON.parse(await evaluate<string>(c, sessionId, expr, { awaitPromise: true, timeoutMs: timeoutMs + 3000 })) as { result?: T, error?: { message?: string } }
+      const out = JSON.parse(await evaluate<string>(c, sessionId, expr, { awaitPromise: true, timeoutMs: timeoutMs + 3000 })) as {
+        result?: T, error?: { message?: string }
+      }
       if (out.error !== undefined) throw new Error(`${method} via the frontend: ${String(out.error.message)}`)
       return out.result as T
     },
@@ -127,7 +148,9 @@ export const isDevtools = (t: TargetInfo): boolean => t.url.startsWith('devtools
  * Press each chord in turn on `sessionId` until a DevTools frontend target appears; returns
  * the target and notes for evidence (which chord opened it, or why none did).
  */
-export async function openDevtoolsByKey (c: CdpConnection, sessionId: string, chords: readonly Chord[] = [CTRL_SHIFT_J, CTRL_SHIFT_I, F12]): Promise<{ target?: TargetInfo, notes: string[] }> {
+export async function openDevtoolsByKey (
+  c: CdpConnection, sessionId: string, chords: readonly Chord[] = [CTRL_SHIFT_J, CTRL_SHIFT_I, F12],
+): Promise<{ target?: TargetInfo, notes: string[] }> {
   const notes: string[] = []
   for (const chord of chords) {
     const before = new Set((await targets(c)).map(t => t.targetId))

@@ -55,7 +55,9 @@ export const CDP_EVASION_ATTACKS: Attack[] = [
   {
     id: 'cdp-evasion-duplicate-key',
     category: 'cdp-evasion',
-    description: 'Duplicate keys: a duplicated top-level "method" (Chromium refuses it itself), then Page.navigate with {"url":<allowed site>,"url":"file:///secret"} — a filter reading the first url checks the site, Chromium takes the last and the page shows the file.',
+    description: 'Duplicate keys: a duplicated top-level "method" (Chromium refuses it itself), ' +
+      'then Page.navigate with {"url":<allowed site>,"url":"file:///secret"} — a filter reading the first url checks the site, ' +
+      'Chromium takes the last and the page shows the file.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -76,7 +78,11 @@ export const CDP_EVASION_ATTACKS: Attack[] = [
             // 2. duplicate inside params: last wins in Chromium
             const id2 = nextRawId()
             assertLocal(ctx.fixtures.site)
-            const r2 = await c.sendRaw(`{"id":${id2},"sessionId":${JSON.stringify(sid)},"method":"Page.navigate","params":{"url":${JSON.stringify(ctx.fixtures.site + '/')},"url":${JSON.stringify(`file://${path}`)}}}`, id2)
+            const r2 = await c.sendRaw(
+              `{"id":${id2},"sessionId":${JSON.stringify(sid)},"method":"Page.navigate",` +
+              `"params":{"url":${JSON.stringify(ctx.fixtures.site + '/')},"url":${JSON.stringify(`file://${path}`)}}}`,
+              id2,
+            )
             notes.push(`params duplicate url → ${replyNote(r2)}`)
             if (r2.error === undefined) text = await pageTextWith(c, sid, secret, 10_000)
           } catch (err) { notes.push(reason(err)) } finally { await closePage(c, page) }
@@ -137,7 +143,8 @@ export const CDP_EVASION_ATTACKS: Attack[] = [
               if (typeof window.cdp !== 'object' || window.cdp === null) return 'no window.cdp'
               let id = 0; const waiting = new Map()
               window.cdp.onmessage = m => { const msg = JSON.parse(m); const w = waiting.get(msg.id); if (w) { waiting.delete(msg.id); w(msg) } }
-              const call = (method, params, sessionId) => new Promise(resolve => { id++; waiting.set(id, resolve); window.cdp.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })) })
+              const call = (method, params, sessionId) => new Promise(resolve => { id++; waiting.set(id, resolve); ` +
+              `window.cdp.send(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })) })
               const made = await call('Target.createTarget', { url: ${JSON.stringify(`file://${path}`)} })
               if (!made.result) return 'createTarget: ' + JSON.stringify(made.error)
               const att = await call('Target.attachToTarget', { targetId: made.result.targetId, flatten: true })
@@ -161,7 +168,8 @@ export const CDP_EVASION_ATTACKS: Attack[] = [
   {
     id: 'cdp-evasion-alias',
     category: 'cdp-evasion',
-    description: 'The deprecated Page.setDownloadBehavior (still dispatched on a page session in Chromium 156) does what Browser.setDownloadBehavior does: a filter that only checks the Browser name lets a download escape the workspace.',
+    description: 'The deprecated Page.setDownloadBehavior (still dispatched on a page session in Chromium 156) does what ' +
+      'Browser.setDownloadBehavior does: a filter that only checks the Browser name lets a download escape the workspace.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -171,7 +179,10 @@ export const CDP_EVASION_ATTACKS: Attack[] = [
         try {
           page = await openPage(c)
           const sid = page.sessionId
-          const note = await c.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: dir }, sid).then(() => 'Page.setDownloadBehavior: ok', (err: unknown) => `Page.setDownloadBehavior: ${reason(err)}`)
+          const note = await c.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: dir }, sid).then(
+            () => 'Page.setDownloadBehavior: ok',
+            (err: unknown) => `Page.setDownloadBehavior: ${reason(err)}`,
+          )
           return await downloadInto(ctx, c, dir, note, page)
         } catch (err) {
           return { harm: false, evidence: `${reason(err)}; oracle: nothing written outside the workspace` }
@@ -190,7 +201,9 @@ export const CDP_GAP_ATTACKS: Attack[] = [
   {
     id: 'cdp-cookie-theft-network-events',
     category: 'cdp-evasion',
-    description: 'Cookie theft without any cookie method: Network.enable, navigate to the site, and read the httpOnly session cookie from the Cookie header of Network.requestWillBeSentExtraInfo (headers, associatedCookies). Closing it needs the relay to redact cookies in browser→client events (and Fetch.requestPaused headers).',
+    description: 'Cookie theft without any cookie method: Network.enable, navigate to the site, ' +
+      'and read the httpOnly session cookie from the Cookie header of Network.requestWillBeSentExtraInfo (headers, associatedCookies). ' +
+      'Closing it needs the relay to redact cookies in browser→client events (and Fetch.requestPaused headers).',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -221,7 +234,9 @@ export const CDP_GAP_ATTACKS: Attack[] = [
   {
     id: 'cdp-evasion-isolated-init-script',
     category: 'cdp-evasion',
-    description: 'initScripts isolated-only sidestepped: an init script in an isolated world (worldName set) appends a <script> element, which runs in the main world of every new document before the site\'s own scripts. The gateway cannot tell this from automation\'s utility worlds by looking at the source.',
+    description: 'initScripts isolated-only sidestepped: an init script in an isolated world (worldName set) appends a <script> element, ' +
+      'which runs in the main world of every new document before the site\'s own scripts. ' +
+      'The gateway cannot tell this from automation\'s utility worlds by looking at the source.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -236,7 +251,10 @@ export const CDP_GAP_ATTACKS: Attack[] = [
           page = await openPage(c)
           const sid = page.sessionId
           await c.send('Page.enable', {}, sid)
-          notes.push(await c.send('Page.addScriptToEvaluateOnNewDocument', { source, worldName: 'hedge-utility' }, sid).then(() => 'addScriptToEvaluateOnNewDocument{worldName}: ok', (err: unknown) => reason(err)))
+          notes.push(await c.send('Page.addScriptToEvaluateOnNewDocument', { source, worldName: 'hedge-utility' }, sid).then(
+            () => 'addScriptToEvaluateOnNewDocument{worldName}: ok',
+            (err: unknown) => reason(err),
+          ))
           await navigate(c, sid, url)
         } catch (err) { notes.push(reason(err)) }
         const harm = await titleSeen(ctx, mark)

@@ -65,7 +65,9 @@ export async function asRogue (ctx: AttackContext, steps: (c: CdpConnection) => 
 }
 
 /** "ok" or the refusal, for evidence. */
-async function attempt<T> (what: string, fn: () => Promise<T>): Promise<{ ok: true, value: T, note: string } | { ok: false, note: string }> {
+async function attempt<T> (
+  what: string, fn: () => Promise<T>,
+): Promise<{ ok: true, value: T, note: string } | { ok: false, note: string }> {
   try { const value = await fn(); return { ok: true, value, note: `${what}: ok` } } catch (err) { return { ok: false, note: `${what}: ${reason(err)}` } }
 }
 
@@ -108,7 +110,9 @@ export const CDP_ATTACKS: Attack[] = [
     async run (ctx) {
       const title = nonce('title')
       const list = await httpCall(`${ctx.d.endpoints.cdp}/json/list`).catch((err: unknown) => ({ status: 0, text: reason(err), json: undefined }))
-      const page = Array.isArray(list.json) ? (list.json as Array<{ type?: string, webSocketDebuggerUrl?: string }>).find(t => t.type === 'page' && typeof t.webSocketDebuggerUrl === 'string') : undefined
+      const page = Array.isArray(list.json)
+        ? (list.json as Array<{ type?: string, webSocketDebuggerUrl?: string }>).find(t => t.type === 'page' && typeof t.webSocketDebuggerUrl === 'string')
+        : undefined
       let note: string
       if (list.status !== 200 || page === undefined) {
         note = `GET /json/list → ${describeAnswer(list)}`
@@ -206,7 +210,8 @@ export const CDP_ATTACKS: Attack[] = [
   {
     id: 'cdp-navigate-loopback',
     category: 'cdp',
-    description: 'A rogue agent navigates a page to the kernel server\'s /kernel/connection on loopback, in several spellings (127.0.0.1, localhost, 127.1, 0x7f.1, [::ffff:127.0.0.1]), and reads the HMAC key.',
+    description: 'A rogue agent navigates a page to the kernel server\'s /kernel/connection on loopback, ' +
+      'in several spellings (127.0.0.1, localhost, 127.1, 0x7f.1, [::ffff:127.0.0.1]), and reads the HMAC key.',
     stoppedBy: ['cdp-filter', 'egress'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -235,7 +240,8 @@ export const CDP_ATTACKS: Attack[] = [
       const token = await rogueToken(ctx)
       const target = `${kernelHttp(ctx).origin}/kernel/connection`
       assertLocal(target)
-      const made = await httpCall(`${ctx.d.endpoints.cdp}/json/new?${target}`, { method: 'PUT', headers: authHeaders(token) }).catch((err: unknown) => ({ status: 0, text: reason(err), json: undefined }))
+      const made = await httpCall(`${ctx.d.endpoints.cdp}/json/new?${target}`, { method: 'PUT', headers: authHeaders(token) })
+        .catch((err: unknown) => ({ status: 0, text: reason(err), json: undefined }))
       const id = made.json?.id
       const ws = made.json?.webSocketDebuggerUrl
       if (made.status !== 200 || typeof ws !== 'string') return { harm: false, evidence: `PUT /json/new?${target} → ${describeAnswer(made)}; oracle: key not read` }
@@ -316,7 +322,9 @@ export const CDP_ATTACKS: Attack[] = [
           page = await openPage(c)
           const sid = page.sessionId
           await c.send('Page.enable', {}, sid)
-          const r = await attempt('Page.addScriptToEvaluateOnNewDocument', async () => await c.send('Page.addScriptToEvaluateOnNewDocument', { source: `window.__hedgeInit = ${JSON.stringify(mark)}` }, sid))
+          const r = await attempt('Page.addScriptToEvaluateOnNewDocument', async () => await c.send(
+            'Page.addScriptToEvaluateOnNewDocument', { source: `window.__hedgeInit = ${JSON.stringify(mark)}` }, sid,
+          ))
           notes.push(r.note)
           await navigate(c, sid, url)
         } catch (err) { notes.push(reason(err)) }
@@ -329,7 +337,9 @@ export const CDP_ATTACKS: Attack[] = [
 ]
 
 /** Navigate a page to the site's download and report whether report.txt landed in `dir` (outside the workspace). */
-export async function downloadInto (ctx: AttackContext, c: CdpConnection, dir: string, note: string, sessionPage?: PageHandle): Promise<AttackOutcome> {
+export async function downloadInto (
+  ctx: AttackContext, c: CdpConnection, dir: string, note: string, sessionPage?: PageHandle,
+): Promise<AttackOutcome> {
   const before = new Set(await readdir(dir))
   const output = ctx.d.internals.workspace.output
   const inOutput = new Set(await readdir(output).catch(() => [] as string[]))
@@ -355,7 +365,13 @@ export async function downloadInto (ctx: AttackContext, c: CdpConnection, dir: s
   }, 8000, 100).catch(() => {})
   if (opened) await closePage(c, page)
   for (const n of landed) await rm(join(dir, n), { force: true }).catch(() => {})
-  for (const n of await readdir(output).catch(() => [] as string[])) if (!inOutput.has(n)) await rm(join(output, n), { force: true }).catch(() => {})
+  for (const n of await readdir(output).catch(() => [] as string[])) {
+    if (!inOutput.has(n)) await rm(join(output, n), { force: true }).catch(() => {})
+  }
   const harm = landed.length > 0
-  return { harm, evidence: `${note}; download: ${nav}; oracle: ${harm ? `${landed.join(', ')} written outside the workspace` : `nothing written outside the workspace${rewritten ? ' (the file landed in output/)' : ''}`}` }
+  return {
+    harm,
+    evidence: `${note}; download: ${nav}; oracle: ` +
+      `${harm ? `${landed.join(', ')} written outside the workspace` : `nothing written outside the workspace${rewritten ? ' (the file landed in output/)' : ''}`}`,
+  }
 }

@@ -14,7 +14,9 @@ export const CHANNEL_ATTACKS: Attack[] = [
   {
     id: 'accelerator-devtools-cookies',
     category: 'side-effects',
-    description: 'A rogue agent presses Ctrl+Shift+J (then Ctrl+Shift+I, F12) on a page with Input.dispatchKeyEvent: Chromium opens a DevTools frontend; the agent attaches to it and sends raw CDP through InspectorFrontendHost.sendMessageToBackend (Network.getAllCookies) to read an httpOnly cookie.',
+    description: 'A rogue agent presses Ctrl+Shift+J (then Ctrl+Shift+I, F12) on a page with Input.dispatchKeyEvent: ' +
+      'Chromium opens a DevTools frontend; the agent attaches to it and sends raw CDP through InspectorFrontendHost.sendMessageToBackend ' +
+      '(Network.getAllCookies) to read an httpOnly cookie.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -36,7 +38,8 @@ export const CHANNEL_ATTACKS: Attack[] = [
   {
     id: 'accelerator-devtools-file-read',
     category: 'side-effects',
-    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent navigates its page to file:///<workspace>/secret and reads it, and to the kernel\'s connection file (its path is what /health tells) and reads the HMAC key.',
+    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent navigates its page to ' +
+      'file:///<workspace>/secret and reads it, and to the kernel\'s connection file (its path is what /health tells) and reads the HMAC key.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -53,7 +56,10 @@ export const CHANNEL_ATTACKS: Attack[] = [
               const r = await attempt(`${what} via the frontend`, async () => {
                 await ch.send('Page.navigate', { url: `file://${file}` })
                 let text = ''
-                await waitUntil('the file page', async () => (text = String((await ch.send<{ result: { value?: unknown } }>('Runtime.evaluate', { expression: 'document.body ? document.body.innerText : ""', returnByValue: true })).result.value ?? '')).includes(needle), 5000, 150).catch(() => {})
+                await waitUntil('the file page', async () => (text = String((await ch.send<{ result: { value?: unknown } }>('Runtime.evaluate', {
+                  expression: 'document.body ? document.body.innerText : ""',
+                  returnByValue: true,
+                })).result.value ?? '')).includes(needle), 5000, 150).catch(() => {})
                 return text.includes(needle)
               })
               notes.push(r.ok ? `${what}: ${r.value ? 'read' : 'not shown'}` : r.note)
@@ -68,7 +74,8 @@ export const CHANNEL_ATTACKS: Attack[] = [
   {
     id: 'accelerator-devtools-browser-close',
     category: 'side-effects',
-    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent sends Browser.close, which the gateway refuses when sent directly: every window closes (another client\'s page is gone) or the browser restarts.',
+    description: 'Through the DevTools channel (Ctrl+Shift+J, raw CDP via the frontend) a rogue agent sends Browser.close, ' +
+      'which the gateway refuses when sent directly: every window closes (another client\'s page is gone) or the browser restarts.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -92,13 +99,18 @@ export const CHANNEL_ATTACKS: Attack[] = [
       const restarted = await browserRestarted(ctx, before, sent ? 15_000 : 2000)
       const closed = !restarted && sent && await waitUntil('the victim page to go', async () => !await victimAlive(), 10_000, 200).then(() => true, () => false)
       if (!restarted && !closed) await direct(ctx, async c => { await c.send('Target.closeTarget', { targetId: victim }, undefined, 5000) }).catch(() => {})
-      return { harm: restarted || closed, evidence: `${out.evidence}; oracle: ${restarted ? 'browser closed and restarted' : closed ? 'every window closed (another client\'s page gone)' : 'browser and the other client\'s page still there'}` }
+      return {
+        harm: restarted || closed,
+        evidence: `${out.evidence}; oracle: ` +
+          `${restarted ? 'browser closed and restarted' : closed ? 'every window closed (another client\'s page gone)' : 'browser and the other client\'s page still there'}`,
+      }
     },
   },
   {
     id: 'webui-history-read',
     category: 'side-effects',
-    description: 'Another client visits a site URL carrying a secret and closes the tab; a rogue agent presses Ctrl+H (or opens chrome://history with Target.createTarget), attaches to the WebUI page and reads the secret from it.',
+    description: 'Another client visits a site URL carrying a secret and closes the tab; ' +
+      'a rogue agent presses Ctrl+H (or opens chrome://history with Target.createTarget), attaches to the WebUI page and reads the secret from it.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -106,7 +118,10 @@ export const CHANNEL_ATTACKS: Attack[] = [
       const visited = `${ctx.fixtures.site}/?token=${secret}`
       await direct(ctx, async v => {
         const p = await openPage(v)
-        try { await navigate(v, p.sessionId, visited); await new Promise(resolve => setTimeout(resolve, 500)) } finally { await closePage(v, p) }
+        try {
+          await navigate(v, p.sessionId, visited)
+          await new Promise(resolve => setTimeout(resolve, 500))
+        } finally { await closePage(v, p) }
       })
       try {
         return await asRogue(ctx, async c => {
@@ -158,7 +173,9 @@ export const CHANNEL_ATTACKS: Attack[] = [
         for (const t of ui.slice(0, 3)) {
           const r = await attempt(`attach ${t.type} ${t.url.slice(0, 40)}`, async () => {
             const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', { targetId: t.targetId, flatten: true }, undefined, 5000)
-            try { return await evaluate<string>(c, sessionId, `document.title = ${JSON.stringify(mark)}; location.href`, { timeoutMs: 5000 }) } finally { await c.send('Target.detachFromTarget', { sessionId }, undefined, 3000).catch(() => {}) }
+            try {
+              return await evaluate<string>(c, sessionId, `document.title = ${JSON.stringify(mark)}; location.href`, { timeoutMs: 5000 })
+            } finally { await c.send('Target.detachFromTarget', { sessionId }, undefined, 3000).catch(() => {}) }
           })
           notes.push(r.ok ? `code ran in ${r.value.slice(0, 50)}` : r.note)
         }
@@ -170,7 +187,8 @@ export const CHANNEL_ATTACKS: Attack[] = [
   {
     id: 'accelerator-webui-tabs',
     category: 'side-effects',
-    description: 'A rogue agent presses Ctrl+T, Ctrl+N and Ctrl+Shift+N (incognito) on a page: Chromium opens chrome:// new-tab pages (WebUI) in new tabs and windows; the agent attaches to one and runs code in it.',
+    description: 'A rogue agent presses Ctrl+T, Ctrl+N and Ctrl+Shift+N (incognito) on a page: ' +
+      'Chromium opens chrome:// new-tab pages (WebUI) in new tabs and windows; the agent attaches to one and runs code in it.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {

@@ -61,9 +61,12 @@ const open = (t, i) => new Promise(resolve => {
 });
 await Promise.all(o.targets.flatMap((t, i) => Array.from({ length: o.perTarget }, () => open(t, i))));
 // the attacker keeps its count: whatever the server drops is reopened (bounded)
-const refill = (async () => { while (!stop && opened < o.maxOpened) { await Promise.all(o.targets.map((t, i) => Promise.all(Array.from({ length: Math.min(200, o.perTarget - live[i].size) }, () => open(t, i))))); await new Promise(r => setTimeout(r, 100)) } })();
+const refill = (async () => { while (!stop && opened < o.maxOpened) { ` +
+`await Promise.all(o.targets.map((t, i) => Promise.all(Array.from({ length: Math.min(200, o.perTarget - live[i].size) }, () => open(t, i))))); ` +
+`await new Promise(r => setTimeout(r, 100)) } })();
 await new Promise(r => setTimeout(r, 1000));
-const probe = async p => { try { const r = await fetch(p.url, { headers: p.headers, signal: AbortSignal.timeout(4000) }); await r.arrayBuffer(); return r.status } catch (e) { return String(e.cause?.code ?? e.name) } };
+const probe = async p => { try { const r = await fetch(p.url, { headers: p.headers, signal: AbortSignal.timeout(4000) }); ` +
+`await r.arrayBuffer(); return r.status } catch (e) { return String(e.cause?.code ?? e.name) } };
 const results = {};
 for (const p of o.probes) {
   const tries = [];
@@ -78,9 +81,14 @@ console.log(JSON.stringify({ opened, failed, dropped, held, results }));
 process.exit(0);
 `
 
-async function runFlood (input: object, timeoutMs: number): Promise<{ opened: number, held: number, failed: number, dropped: number, results: Record<string, string> }> {
+async function runFlood (
+  input: object, timeoutMs: number,
+): Promise<{ opened: number, held: number, failed: number, dropped: number, results: Record<string, string> }> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOD_CHILD], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HEDGE_FLOOD: JSON.stringify(input) }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, ['--input-type=module', '-e', FLOOD_CHILD], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HEDGE_FLOOD: JSON.stringify(input) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let out = ''
     let err = ''
     child.stdout.on('data', (c: Buffer) => { out += c.toString() })
@@ -98,7 +106,11 @@ export function clientFrame (text: string): Buffer {
   const payload = Buffer.from(text)
   const mask = randomBytes(4)
   const len = payload.length
-  const head = len < 126 ? Buffer.from([0x81, 0x80 | len]) : len < 65536 ? Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255]) : Buffer.concat([Buffer.from([0x81, 0x80 | 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(len)); return b })()])
+  const head = len < 126
+    ? Buffer.from([0x81, 0x80 | len])
+    : len < 65536
+      ? Buffer.from([0x81, 0x80 | 126, len >> 8, len & 255])
+      : Buffer.concat([Buffer.from([0x81, 0x80 | 127]), (() => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(len)); return b })()])
   for (let i = 0; i < len; i++) payload[i] = (payload[i] as number) ^ (mask[i & 3] as number)
   return Buffer.concat([head, mask, payload])
 }
@@ -112,8 +124,13 @@ async function deafClient (wsUrl: string, headers: Record<string, string>, frame
   const sock = netConnect({ host: u.hostname, port: Number(u.port) })
   await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject) })
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
-  sock.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`)
-  const head = await new Promise<string>((resolve, reject) => { sock.once('data', (c: Buffer) => { resolve(c.toString('latin1')) }); sock.once('error', reject); setTimeout(() => { reject(new Error('no upgrade answer')) }, 10_000) })
+  sock.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`)
+  const head = await new Promise<string>((resolve, reject) => {
+    sock.once('data', (c: Buffer) => { resolve(c.toString('latin1')) })
+    sock.once('error', reject)
+    setTimeout(() => { reject(new Error('no upgrade answer')) }, 10_000)
+  })
   if (!head.startsWith('HTTP/1.1 101')) { sock.destroy(); throw new Error(`upgrade refused: ${head.split('\r\n')[0] ?? ''}`) }
   sock.pause()
   for (const f of frames) sock.write(clientFrame(f))
@@ -144,7 +161,9 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
         let worst = 0
         let probes = 0
         let running = true
-        const prober = (async () => { while (running) { worst = Math.max(worst, await healthMs(ctx)); probes++; await new Promise(resolve => setTimeout(resolve, 50)) } })()
+        const prober = (async () => {
+          while (running) { worst = Math.max(worst, await healthMs(ctx)); probes++; await new Promise(resolve => setTimeout(resolve, 50)) }
+        })()
         await new Promise(resolve => setTimeout(resolve, 150)) // the prober is under way
         const t0 = performance.now()
         const reply = await c.sendRaw(frame, 1, 30_000).then(r => (r.error !== undefined ? `error ${r.error.message.slice(0, 80)}` : 'answered'), (err: unknown) => reason(err))
@@ -153,7 +172,12 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
         running = false
         await prober
         const harm = worst > 1000
-        return { harm, evidence: `frame (${(frame.length / 1048576).toFixed(1)} MiB) → ${reply} after ${took} ms; /health idle ${Math.round(idle)} ms, worst during the frame ${Number.isFinite(worst) ? `${Math.round(worst)} ms` : 'failed'} over ${probes} probes; oracle: the gateway ${harm ? 'stalled for every client' : 'kept answering'}` }
+        return {
+          harm,
+          evidence: `frame (${(frame.length / 1048576).toFixed(1)} MiB) → ${reply} after ${took} ms; /health idle ${Math.round(idle)} ms, ` +
+            `worst during the frame ${Number.isFinite(worst) ? `${Math.round(worst)} ms` : 'failed'} over ${probes} probes; ` +
+            `oracle: the gateway ${harm ? 'stalled for every client' : 'kept answering'}`,
+        }
       } finally { c.close() }
     },
   },
@@ -161,7 +185,8 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
     id: 'relay-no-backpressure',
     gatewayOnly: true,
     category: 'exhaustion',
-    description: 'A client with a CDP token asks for 40 full-size screenshots of an incompressible page on a page socket and never reads the answers; the front must not buffer them (harm: the process serving the front grows by 64 MiB or more).',
+    description: 'A client with a CDP token asks for 40 full-size screenshots of an incompressible page on a page socket and never reads the answers; ' +
+      'the front must not buffer them (harm: the process serving the front grows by 64 MiB or more).',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -174,19 +199,32 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
         page = await openPage(c)
         await navigate(c, page.sessionId, ctx.fixtures.sitePage(NOISE_PAGE))
         const list = await httpCall(`${ctx.d.endpoints.cdp}/json/list`, { headers: authHeaders(token) })
-        const entry = Array.isArray(list.json) ? (list.json as Array<{ id?: string, webSocketDebuggerUrl?: string }>).find(e => e.id === page?.targetId) : undefined
+        const entry = Array.isArray(list.json)
+          ? (list.json as Array<{ id?: string, webSocketDebuggerUrl?: string }>).find(e => e.id === page?.targetId)
+          : undefined
         if (entry?.webSocketDebuggerUrl === undefined) return { harm: false, evidence: `no page socket for the page: ${describeAnswer(list)}` }
-        const shot = (id: number): string => JSON.stringify({ id, method: 'Page.captureScreenshot', params: { format: 'png', captureBeyondViewport: true, clip: { x: 0, y: 0, width: 1400, height: 1400, scale: 1 } } })
+        const shot = (id: number): string => JSON.stringify({
+          id,
+          method: 'Page.captureScreenshot',
+          params: { format: 'png', captureBeyondViewport: true, clip: { x: 0, y: 0, width: 1400, height: 1400, scale: 1 } },
+        })
         const pid = listenerPid(ctx.d.endpoints.cdp)
         const rssOf = (): number => (pid === process.pid || pid === undefined ? process.memoryUsage().rss : Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024)
         const base = rssOf()
         sock = await deafClient(entry.webSocketDebuggerUrl, authHeaders(token), Array.from({ length: 40 }, (_, i) => shot(i + 1)))
         let peak = base
         const t0 = Date.now()
-        while (Date.now() - t0 < 15_000 && peak - base < 64 * 1048576) { await new Promise(resolve => setTimeout(resolve, 250)); peak = Math.max(peak, rssOf()) }
+        while (Date.now() - t0 < 15_000 && peak - base < 64 * 1048576) {
+          await new Promise(resolve => setTimeout(resolve, 250))
+          peak = Math.max(peak, rssOf())
+        }
         const grew = Math.round((peak - base) / 1048576)
         const harm = grew >= 64
-        return { harm, evidence: `40 screenshots asked on a page socket, never read; the front's process grew ${grew} MiB in ${Date.now() - t0} ms; oracle: ${harm ? 'the gateway buffers for a client that does not read' : 'bounded'}` }
+        return {
+          harm,
+          evidence: `40 screenshots asked on a page socket, never read; the front's process grew ${grew} MiB in ${Date.now() - t0} ms; ` +
+            `oracle: ${harm ? 'the gateway buffers for a client that does not read' : 'bounded'}`,
+        }
       } finally {
         sock?.destroy()
         await closePage(c, page)
@@ -197,7 +235,9 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
   {
     id: 'silent-sockets-lockout',
     category: 'exhaustion',
-    description: 'No token: 1500 TCP connections to each front from one address (127.0.0.2) that never send a byte (reopened when dropped), against a process with 1024 descriptors to spare (the usual default soft limit; set behind the curtain for the test); a well-behaved client with valid tokens (from 127.0.0.1, three tries) must still be answered.',
+    description: 'No token: 1500 TCP connections to each front from one address (127.0.0.2) that never send a byte (reopened when dropped), ' +
+      'against a process with 1024 descriptors to spare (the usual default soft limit; set behind the curtain for the test); ' +
+      'a well-behaved client with valid tokens (from 127.0.0.1, three tries) must still be answered.',
     stoppedBy: ['auth'],
     attacker: 'network',
     async run (ctx) {
@@ -221,7 +261,13 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
         // a well-behaved client tries three times; locked out = no 2xx-4xx answer in any of them
         const refused = Object.entries(r.results).filter(([, v]) => !/(^|\/ )[1-4]\d\d$/.test(v))
         const after = saved.map(s => `${s.pid === process.pid ? 'this process' : `pid ${s.pid}`}: ${fds.get(s.pid) ?? '?'} fds + 1024 spare`).join(', ')
-        return { harm: refused.length > 0, evidence: `limits: ${after || 'none changed'} (${pids.length - saved.length} process(es) left as they were); ${r.opened} silent sockets opened (${r.failed} failed, ${r.dropped} dropped by the server and reopened, ${r.held} held at the end); well-behaved client: ${Object.entries(r.results).map(([k, v]) => `${k} → ${v}`).join(', ')}; oracle: ${refused.length > 0 ? 'locked out' : 'served'}` }
+        return {
+          harm: refused.length > 0,
+          evidence: `limits: ${after || 'none changed'} (${pids.length - saved.length} process(es) left as they were); ` +
+            `${r.opened} silent sockets opened (${r.failed} failed, ${r.dropped} dropped by the server and reopened, ${r.held} held at the end); ` +
+            `well-behaved client: ${Object.entries(r.results).map(([k, v]) => `${k} → ${v}`).join(', ')}; ` +
+            `oracle: ${refused.length > 0 ? 'locked out' : 'served'}`,
+        }
       } finally {
         for (const s of saved) execFileSync('prlimit', ['--pid', String(s.pid), `--nofile=${s.soft}:${s.hard}`])
       }
@@ -231,7 +277,8 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
     id: 'ticket-eviction',
     gatewayOnly: true,
     category: 'exhaustion',
-    description: 'A cdp:read token mints tickets in a loop (GET /json/list) until another client\'s fresh, unused ticket is evicted; the other client then connects with its ticketed URL (as Puppeteer\'s browserURL does: no header).',
+    description: 'A cdp:read token mints tickets in a loop (GET /json/list) until another client\'s fresh, unused ticket is evicted; ' +
+      'the other client then connects with its ticketed URL (as Puppeteer\'s browserURL does: no header).',
     stoppedBy: ['auth'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -257,7 +304,11 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
       const victim = await use(victimUrl)
       const control = await use(await browserWsUrl(ctx.d.endpoints.cdp, victimToken))
       const harm = victim !== 'connected' && control === 'connected'
-      return { harm, evidence: `${minted} tickets minted in ${elapsed} ms (last answer ${status}); the other client's earlier ticket: ${victim}; a fresh one: ${control}; oracle: ${harm ? 'the other client was refused' : 'the other client connected'}` }
+      return {
+        harm,
+        evidence: `${minted} tickets minted in ${elapsed} ms (last answer ${status}); the other client's earlier ticket: ${victim}; ` +
+          `a fresh one: ${control}; oracle: ${harm ? 'the other client was refused' : 'the other client connected'}`,
+      }
     },
   },
   {
@@ -275,11 +326,18 @@ export const EXHAUSTION_ATTACKS: Attack[] = [
       let last = ''
       try {
         for (let i = 0; i < Math.min(cap + 2, 64); i++) {
-          try { held.push(await cdpConnect(await browserWsUrl(ctx.d.endpoints.cdp, mine), { headers: authHeaders(mine), timeoutMs: 5000 })) } catch (err) { last = reason(err); break }
+          try {
+            held.push(await cdpConnect(await browserWsUrl(ctx.d.endpoints.cdp, mine), { headers: authHeaders(mine), timeoutMs: 5000 }))
+          } catch (err) { last = reason(err); break }
         }
-        const other = await cdpConnect(await browserWsUrl(ctx.d.endpoints.cdp, theirs), { headers: authHeaders(theirs), timeoutMs: 5000 }).then(c => { c.close(); return 'connected' }, (err: unknown) => reason(err))
+        const other = await cdpConnect(await browserWsUrl(ctx.d.endpoints.cdp, theirs), { headers: authHeaders(theirs), timeoutMs: 5000 })
+          .then(c => { c.close(); return 'connected' }, (err: unknown) => reason(err))
         const harm = other !== 'connected'
-        return { harm, evidence: `attacker holds ${held.length} connections${last !== '' ? ` (then: ${last})` : ''}; another token: ${other}; oracle: ${harm ? 'the other client was locked out' : 'the other client connected'}` }
+        return {
+          harm,
+          evidence: `attacker holds ${held.length} connections${last !== '' ? ` (then: ${last})` : ''}; another token: ${other}; ` +
+            `oracle: ${harm ? 'the other client was locked out' : 'the other client connected'}`,
+        }
       } finally { for (const c of held) c.close() }
     },
   },

@@ -11,7 +11,10 @@ import { EXHAUSTION_ATTACKS } from './exhaustion.ts'
 import { PERSISTENCE_ATTACKS } from './persistence.ts'
 import { closeVictimBrowser } from './victim-browser.ts'
 
-export const ATTACKS: readonly Attack[] = [...KERNEL_ATTACKS, ...WEB_ATTACKS, ...JWT_ATTACKS, ...PIVOT_ATTACKS, ...CDP_ATTACKS, ...CDP_EVASION_ATTACKS, ...CDP_GAP_ATTACKS, ...SIDE_EFFECT_ATTACKS, ...PERSISTENCE_ATTACKS, ...EXHAUSTION_ATTACKS]
+export const ATTACKS: readonly Attack[] = [
+  ...KERNEL_ATTACKS, ...WEB_ATTACKS, ...JWT_ATTACKS, ...PIVOT_ATTACKS, ...CDP_ATTACKS, ...CDP_EVASION_ATTACKS,
+  ...CDP_GAP_ATTACKS, ...SIDE_EFFECT_ATTACKS, ...PERSISTENCE_ATTACKS, ...EXHAUSTION_ATTACKS,
+]
 
 /** Shared resources attacks start lazily (the victim browser), stopped by the runner at the end. */
 export const attackCleanups: Array<() => Promise<void>> = [closeVictimBrowser]

@@ -9,14 +9,20 @@ import { assertLoopback } from './victim-browser.ts'
 
 export const NET_TIMEOUT_MS = 20_000
 
-export interface RawResponse { readonly status: number, readonly headers: Record<string, string | string[] | undefined>, readonly text: string }
+export interface RawResponse {
+  readonly status: number
+  readonly headers: Record<string, string | string[] | undefined>
+  readonly text: string
+}
 
 /**
  * One HTTP request with the request-target written exactly as given (fetch and URL would
  * normalise `%2f`, `/./`, `//`), arbitrary headers (Host included), bounded by a timeout.
  * Network errors resolve as status 0 with the message as text.
  */
-export function rawRequest (base: string, o: { method?: string, path: string, headers?: Record<string, string>, body?: string, timeoutMs?: number }): Promise<RawResponse> {
+export function rawRequest (
+  base: string, o: { method?: string, path: string, headers?: Record<string, string>, body?: string, timeoutMs?: number },
+): Promise<RawResponse> {
   assertLoopback(base)
   const u = new URL(base)
   return new Promise(resolve => {
@@ -168,7 +174,8 @@ export const KERNEL_ATTACKS: Attack[] = [
   {
     id: 'kernel-key-via-path-tricks',
     category: 'path-tricks',
-    description: 'A rogue agent (every kernel scope, but /kernel/connection denied) asks for the key by another spelling: %2f, %6b, dot and empty segments, trailing slash; the plain path last as the reference.',
+    description: 'A rogue agent (every kernel scope, but /kernel/connection denied) asks for the key by another spelling: ' +
+      '%2f, %6b, dot and empty segments, trailing slash; the plain path last as the reference.',
     stoppedBy: ['routes'],
     attacker: 'rogue-agent',
     async run (ctx) {

@@ -30,14 +30,18 @@ export const PERSISTENCE_ATTACKS: Attack[] = [
   {
     id: 'cookie-fixation-persists',
     category: 'side-effects',
-    description: 'A rogue agent sets a cookie for the site (Storage.setCookies, allowed) and leaves; a later visitor of the site sends it (session fixation across clients of one shared browser context).',
+    description: 'A rogue agent sets a cookie for the site (Storage.setCookies, allowed) and leaves; ' +
+      'a later visitor of the site sends it (session fixation across clients of one shared browser context).',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
       const value = nonce('fixed')
       try {
         const set = await asRogue(ctx, async c => {
-          const r = await c.send('Storage.setCookies', { cookies: [{ name: 'hedge_fixed', value, url: ctx.fixtures.site }] }).then(() => 'Storage.setCookies: ok', (err: unknown) => `Storage.setCookies: ${reason(err)}`)
+          const r = await c.send('Storage.setCookies', { cookies: [{ name: 'hedge_fixed', value, url: ctx.fixtures.site }] }).then(
+            () => 'Storage.setCookies: ok',
+            (err: unknown) => `Storage.setCookies: ${reason(err)}`,
+          )
           return { harm: false, evidence: r }
         })
         const seen = await laterVisitor(ctx, `${ctx.fixtures.site}/`, 'document.cookie')
@@ -56,7 +60,10 @@ export const PERSISTENCE_ATTACKS: Attack[] = [
       const mark = nonce('ticket')
       const token = await rogueToken(ctx)
       const list = await httpCall(`${ctx.d.endpoints.cdp}/json/list`, { headers: authHeaders(token) }).catch((err: unknown) => ({ status: 0, text: reason(err), json: undefined }))
-      const ui = Array.isArray(list.json) ? (list.json as Array<{ url?: string, type?: string, webSocketDebuggerUrl?: string }>).filter(e => /^chrome(-untrusted)?:/.test(String(e.url)) && typeof e.webSocketDebuggerUrl === 'string') : []
+      const ui = Array.isArray(list.json)
+        ? (list.json as Array<{ url?: string, type?: string, webSocketDebuggerUrl?: string }>)
+          .filter(e => /^chrome(-untrusted)?:/.test(String(e.url)) && typeof e.webSocketDebuggerUrl === 'string')
+        : []
       const notes = [`GET /json/list → ${list.status === 200 ? `200, ${ui.length} chrome:// entries with a socket URL` : describeAnswer(list)}`]
       const first = ui[0]
       if (first !== undefined) {
@@ -82,9 +89,13 @@ export const PERSISTENCE_ATTACKS: Attack[] = [
         const notes: string[] = []
         let targetId: string | undefined
         try {
-          const made = await c.send<{ targetId: string }>('Target.createTarget', { url: 'chrome://version/' }).then(r => r.targetId, (err: unknown) => { notes.push(`Target.createTarget chrome://version: ${reason(err)}`); return undefined })
+          const made = await c.send<{ targetId: string }>('Target.createTarget', { url: 'chrome://version/' }).then(
+            r => r.targetId,
+            (err: unknown) => { notes.push(`Target.createTarget chrome://version: ${reason(err)}`); return undefined },
+          )
           if (made === undefined) {
-            const put = await httpCall(`${ctx.d.endpoints.cdp}/json/new?chrome://version/`, { method: 'PUT', headers: authHeaders(token) }).catch((err: unknown) => ({ status: 0, text: reason(err), json: undefined }))
+            const put = await httpCall(`${ctx.d.endpoints.cdp}/json/new?chrome://version/`, { method: 'PUT', headers: authHeaders(token) })
+              .catch((err: unknown) => ({ status: 0, text: reason(err), json: undefined }))
             notes.push(`PUT /json/new?chrome://version → ${put.status === 200 ? '200' : describeAnswer(put)}`)
             if (put.status === 200 && typeof put.json?.id === 'string') targetId = put.json.id as string
           } else targetId = made
@@ -93,7 +104,9 @@ export const PERSISTENCE_ATTACKS: Attack[] = [
             const r = await (async () => {
               const { sessionId } = await c.send<{ sessionId: string }>('Target.attachToTarget', { targetId: tid, flatten: true })
               let text = ''
-              await waitUntil('chrome://version', async () => (text = await evaluate<string>(c, sessionId, `document.title = ${JSON.stringify(mark)}; document.body ? document.body.innerText : ''`, { timeoutMs: 3000 })).includes('Command'), 5000, 200).catch(() => {})
+              await waitUntil('chrome://version', async () => (text = await evaluate<string>(
+                c, sessionId, `document.title = ${JSON.stringify(mark)}; document.body ? document.body.innerText : ''`, { timeoutMs: 3000 },
+              )).includes('Command'), 5000, 200).catch(() => {})
               return `code ran; the page shows ${text.includes('--remote-debugging-port') ? 'the command line' : `${text.length} chars`}`
             })().catch((err: unknown) => reason(err))
             notes.push(r)

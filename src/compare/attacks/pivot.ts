@@ -19,7 +19,8 @@ export const PIVOT_ATTACKS: Attack[] = [
   {
     id: 'browser-pivot-to-kernel',
     category: 'browser-pivot',
-    description: 'A page the agent browses to fetches the kernel from inside the sandbox (loopback address and its other spellings, the API endpoint, a name resolving to 127.0.0.1) and reads the key.',
+    description: 'A page the agent browses to fetches the kernel from inside the sandbox (loopback address and its other spellings, ' +
+      'the API endpoint, a name resolving to 127.0.0.1) and reads the key.',
     stoppedBy: ['egress'],
     attacker: 'page-js',
     async run (ctx) {
@@ -51,7 +52,11 @@ window.__hedge = Promise.all(${JSON.stringify(list)}.map(hedgeFetch)).then(r => 
       for (const n of run.network) { const s = n.status !== undefined ? String(n.status) : (n.failed ?? '?'); net.set(s, (net.get(s) ?? 0) + 1) }
       const netLine = [...net].map(([s, n]) => `${n}× ${s}`).join(', ')
       const harm = leaked.length > 0
-      return { harm, evidence: `${harm ? `key read via ${leaked.map(hostOf).join(' ')}` : `no URL gave the key (${list.length} tried)`}; others: ${rest === '' ? 'none' : rest}; network: ${netLine === '' ? 'none' : netLine}` }
+      return {
+        harm,
+        evidence: `${harm ? `key read via ${leaked.map(hostOf).join(' ')}` : `no URL gave the key (${list.length} tried)`}; ` +
+          `others: ${rest === '' ? 'none' : rest}; network: ${netLine === '' ? 'none' : netLine}`,
+      }
     },
   },
 ]

@@ -8,7 +8,9 @@ import { browserWsUrl, cdpConnect, closePage, navigate, openPage, reason, type C
 import { closeNew, frontendChannel, openDevtoolsByKey, targets, type FrontendChannel } from './accelerators.ts'
 
 /** "ok" or the refusal, for evidence. */
-export async function attempt<T> (what: string, fn: () => Promise<T>): Promise<{ ok: true, value: T, note: string } | { ok: false, note: string }> {
+export async function attempt<T> (
+  what: string, fn: () => Promise<T>,
+): Promise<{ ok: true, value: T, note: string } | { ok: false, note: string }> {
   try { const value = await fn(); return { ok: true, value, note: `${what}: ok` } } catch (err) { return { ok: false, note: `${what}: ${reason(err)}` } }
 }
 
@@ -17,7 +19,9 @@ export async function attempt<T> (what: string, fn: () => Promise<T>): Promise<{
  * it, raw CDP through the frontend's embedder. `steps` runs with the channel (or undefined,
  * with notes saying why there is none). The frontend and the page are closed afterwards.
  */
-export async function withFrontend (ctx: AttackContext, c: CdpConnection, steps: (ch: RawPage | undefined, notes: string[]) => Promise<AttackOutcome>): Promise<AttackOutcome> {
+export async function withFrontend (
+  ctx: AttackContext, c: CdpConnection, steps: (ch: RawPage | undefined, notes: string[]) => Promise<AttackOutcome>,
+): Promise<AttackOutcome> {
   const before = new Set((await targets(c)).map(t => t.targetId))
   let page: PageHandle | undefined
   const notes: string[] = []
@@ -58,7 +62,9 @@ export async function resetDownloads (ctx: AttackContext): Promise<void> {
 }
 
 /** New files (not partial downloads) in `dir` that were not in `before`, within `ms`. */
-export async function filesAppear (dir: string, before: ReadonlySet<string>, ms: number, match: (name: string) => boolean = () => true): Promise<string[]> {
+export async function filesAppear (
+  dir: string, before: ReadonlySet<string>, ms: number, match: (name: string) => boolean = () => true,
+): Promise<string[]> {
   let fresh: string[] = []
   await waitUntil(`a file in ${dir}`, async () => {
     fresh = (await readdir(dir).catch(() => [] as string[])).filter(n => !before.has(n) && !n.endsWith('.crdownload') && match(n))
@@ -87,5 +93,7 @@ export function chromiumDownloads (ctx: AttackContext): string {
 
 /** Remove what appeared in `dir` since `before` (harness cleanup). */
 export async function removeNew (dir: string, before: ReadonlySet<string>): Promise<void> {
-  for (const n of await readdir(dir).catch(() => [] as string[])) if (!before.has(n)) await rm(join(dir, n), { force: true, recursive: true }).catch(() => {})
+  for (const n of await readdir(dir).catch(() => [] as string[])) {
+    if (!before.has(n)) await rm(join(dir, n), { force: true, recursive: true }).catch(() => {})
+  }
 }

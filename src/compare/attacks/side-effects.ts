@@ -20,7 +20,8 @@ const OTHER_ATTACKS: Attack[] = [
   {
     id: 'service-worker-persists-browser-fetch',
     category: 'side-effects',
-    description: 'A rogue agent enables Fetch on the browser-level session, fulfils a page of the site and its sw.js with its own code, and leaves; a later visitor of the site is served by the attacker\'s service worker.',
+    description: 'A rogue agent enables Fetch on the browser-level session, fulfils a page of the site and its sw.js with its own code, ' +
+      'and leaves; a later visitor of the site is served by the attacker\'s service worker.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) { return await serviceWorkerAttack(ctx, 'browser') },
@@ -28,7 +29,8 @@ const OTHER_ATTACKS: Attack[] = [
   {
     id: 'service-worker-persists-page-fetch',
     category: 'side-effects',
-    description: 'As service-worker-persists-browser-fetch, with Fetch enabled on the page\'s own session (the worker script is a same-origin script of the site): under per-client contexts the worker must die with the client.',
+    description: 'As service-worker-persists-browser-fetch, with Fetch enabled on the page\'s own session ' +
+      '(the worker script is a same-origin script of the site): under per-client contexts the worker must die with the client.',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) { return await serviceWorkerAttack(ctx, 'page') },
@@ -65,7 +67,9 @@ const OTHER_ATTACKS: Attack[] = [
   {
     id: 'set-cookie-in-fetch-arrays',
     category: 'side-effects',
-    description: 'A rogue agent intercepts responses (page-level Fetch.enable at the Response stage) of a site whose login redirect sets an httpOnly cookie: the value must not reach the client in any event (Fetch.requestPaused headers are objects for the request, arrays of {name, value} for the response).',
+    description: 'A rogue agent intercepts responses (page-level Fetch.enable at the Response stage) of a site whose login redirect sets an httpOnly cookie: ' +
+      'the value must not reach the client in any event (Fetch.requestPaused headers are objects for the request, ' +
+      'arrays of {name, value} for the response).',
     stoppedBy: ['cdp-filter'],
     attacker: 'rogue-agent',
     async run (ctx) {
@@ -84,13 +88,17 @@ const OTHER_ATTACKS: Attack[] = [
             if (JSON.stringify(params ?? null).includes(secret)) seen = true
             if (method !== 'Fetch.requestPaused') return
             paused++
-            for (const h of Array.isArray(params.responseHeaders) ? params.responseHeaders as Array<{ name?: unknown }> : []) headerNames.add(String(h.name).toLowerCase())
+            for (const h of Array.isArray(params.responseHeaders) ? params.responseHeaders as Array<{ name?: unknown }> : []) {
+              headerNames.add(String(h.name).toLowerCase())
+            }
             void c.send('Fetch.continueRequest', { requestId: params.requestId }, sid).catch(() => {})
           })
           try {
             page = await openPage(c)
             const sid = page.sessionId
-            const r = await attempt('Fetch.enable (Response stage)', async () => await c.send('Fetch.enable', { patterns: [{ urlPattern: `${ctx.fixtures.site}/f/*`, requestStage: 'Response' }] }, sid))
+            const r = await attempt('Fetch.enable (Response stage)', async () => await c.send('Fetch.enable', {
+              patterns: [{ urlPattern: `${ctx.fixtures.site}/f/*`, requestStage: 'Response' }],
+            }, sid))
             notes.push(r.note)
             await navigate(c, sid, url).catch((err: unknown) => { notes.push(reason(err)) })
           } catch (err) { notes.push(reason(err)) } finally { off(); await closePage(c, page) }
@@ -109,7 +117,10 @@ const OTHER_ATTACKS: Attack[] = [
     async run (ctx) {
       const path = join(ctx.d.internals.workspace.root, `${nonce('drag')}.txt`)
       const { secret, remove } = await plantSecretFile(path)
-      const html = '<!doctype html><title>drop</title><body style="margin:0;height:100vh" ondragenter="event.preventDefault()" ondragover="event.preventDefault()" ondrop="event.preventDefault(); const f = event.dataTransfer.files[0]; if (!f) { document.title = \'no file\'; return } const r = new FileReader(); r.onload = () => { document.title = \'got:\' + String(r.result).trim() }; r.readAsText(f)">drop here</body>'
+      const html = '<!doctype html><title>drop</title>' +
+        '<body style="margin:0;height:100vh" ondragenter="event.preventDefault()" ondragover="event.preventDefault()" ' +
+        'ondrop="event.preventDefault(); const f = event.dataTransfer.files[0]; if (!f) { document.title = \'no file\'; return } ' +
+        'const r = new FileReader(); r.onload = () => { document.title = \'got:\' + String(r.result).trim() }; r.readAsText(f)">drop here</body>'
       try {
         return await asRogue(ctx, async c => {
           let page: PageHandle | undefined
@@ -149,7 +160,9 @@ async function serviceWorkerAttack (ctx: AttackContext, level: 'browser' | 'page
     ? `${ctx.fixtures.site}/hx-${marker}/`
     : ctx.fixtures.respond('site', { body: swScript(marker), headers: { 'content-type': 'text/javascript' } }, 'sw.js').replace(/sw\.js$/, '')
   const b64 = (s: string): string => Buffer.from(s).toString('base64')
-  const doc = '<!doctype html><title>install</title><script>navigator.serviceWorker.register("sw.js").then(() => navigator.serviceWorker.ready).then(() => { document.title = "registered" }, e => { document.title = "failed " + e })</script>'
+  const doc = '<!doctype html><title>install</title><script>' +
+    'navigator.serviceWorker.register("sw.js").then(() => navigator.serviceWorker.ready)' +
+    '.then(() => { document.title = "registered" }, e => { document.title = "failed " + e })</script>'
   try {
     const attack = await asRogue(ctx, async c => {
       const notes: string[] = []

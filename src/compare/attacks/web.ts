@@ -38,7 +38,11 @@ export const WEB_ATTACKS: Attack[] = [
         return a.startsWith('OK 200') ? a : a + ' || ' + await hedgeFetch(${url})`)
       const key = await ctx.oracle.kernelKey()
       const harm = run.value.includes(key)
-      return { harm, evidence: `page read: ${run.value.split(' || ').map(short).join(' | ')}; network: ${netSummary(ctx, run)}; oracle: key ${harm ? 'in what the page read' : 'not seen by the page'}` }
+      return {
+        harm,
+        evidence: `page read: ${run.value.split(' || ').map(short).join(' | ')}; network: ${netSummary(ctx, run)}; ` +
+          `oracle: key ${harm ? 'in what the page read' : 'not seen by the page'}`,
+      }
     },
   },
   {
@@ -63,7 +67,8 @@ export const WEB_ATTACKS: Attack[] = [
     async run (ctx) {
       const canary = ctx.oracle.canary('output')
       const body = JSON.stringify(JSON.stringify({ code: canaryCode(canary) }))
-      const run = await victimOpens(ctx, `return await hedgeFetch(${JSON.stringify(`${ctx.d.endpoints.kernel}/kernel/execute`)}, { method: 'POST', headers: { 'content-type': 'application/json' }, body: ${body} })`)
+      const run = await victimOpens(ctx, `return await hedgeFetch(${JSON.stringify(`${ctx.d.endpoints.kernel}/kernel/execute`)}, ` +
+        `{ method: 'POST', headers: { 'content-type': 'application/json' }, body: ${body} })`)
       const harm = await ctx.oracle.exists(canary)
       return { harm, evidence: `page: ${short(run.value)}; network: ${netSummary(ctx, run)}; oracle: canary ${harm ? 'written' : 'absent'}` }
     },
@@ -71,7 +76,8 @@ export const WEB_ATTACKS: Attack[] = [
   {
     id: 'csrf-kernel-execute-no-content-type',
     category: 'cross-origin',
-    description: 'The attacker\'s page POSTs /kernel/execute with a Blob body and no Content-Type: a "simple" request, so no preflight and no CORS check — and FastAPI 0.92 parses a body without Content-Type as JSON and runs it.',
+    description: 'The attacker\'s page POSTs /kernel/execute with a Blob body and no Content-Type: ' +
+      'a "simple" request, so no preflight and no CORS check — and FastAPI 0.92 parses a body without Content-Type as JSON and runs it.',
     stoppedBy: ['origin', 'auth', 'body'], // body: JSON-only means application/json, and that forces a preflight
     attacker: 'web-page',
     async run (ctx) {
@@ -85,7 +91,8 @@ export const WEB_ATTACKS: Attack[] = [
   {
     id: 'dns-rebinding-key-read',
     category: 'dns-rebinding',
-    description: 'DNS rebinding, modelled at the HTTP level: once the attacker\'s name re-resolves to the sandbox, the victim\'s browser sends a same-origin GET /kernel/connection with Host: <attacker name>:<port> and no Origin; the page reads the answer.',
+    description: 'DNS rebinding, modelled at the HTTP level: once the attacker\'s name re-resolves to the sandbox, ' +
+      'the victim\'s browser sends a same-origin GET /kernel/connection with Host: <attacker name>:<port> and no Origin; the page reads the answer.',
     stoppedBy: ['host', 'auth', 'routes'], // auth/routes too: no token in a browser, and /kernel/connection is denied
     attacker: 'web-page',
     async run (ctx): Promise<AttackOutcome> {

@@ -24,7 +24,9 @@ main{max-width:1180px;margin:0 auto;padding:24px 28px 48px}h1{font-size:24px;mar
 table{border-collapse:collapse;margin:6px 0;font-size:13px}th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 th{background:var(--bg);font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 td.c{text-align:center;white-space:nowrap;font-weight:600}td.ok{background:var(--ok-bg);color:var(--ok)}td.bad{background:var(--bad-bg);color:var(--bad)}
-td.warn{background:var(--warn-bg);color:var(--warn)}td.num,td.nw{white-space:nowrap}.why{display:block;white-space:normal;font-weight:400;font-size:12px;max-width:260px;margin:2px auto 0;overflow-wrap:anywhere}td.na{color:var(--mute);background:#fafbfc;font-weight:400}td.exp{box-shadow:inset 0 0 0 2px #8c959f}
+td.warn{background:var(--warn-bg);color:var(--warn)}td.num,td.nw{white-space:nowrap}` +
+`.why{display:block;white-space:normal;font-weight:400;font-size:12px;max-width:260px;margin:2px auto 0;overflow-wrap:anywhere}` +
+`td.na{color:var(--mute);background:#fafbfc;font-weight:400}td.exp{box-shadow:inset 0 0 0 2px #8c959f}
 .mode-enforce{color:var(--ok);font-weight:600}.mode-report-only{color:var(--warn)}.mode-off{color:#afb8c1}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--bg);padding:1px 4px;border-radius:4px}
 details{margin:8px 0}summary{cursor:pointer;color:var(--via)}ul.ev{margin:6px 0;padding-left:20px}ul.ev li{margin:2px 0}ul.ev ul{padding-left:18px}
@@ -72,11 +74,14 @@ function deploymentsTable (r: Report): string {
 function attacksSection (r: Report): string {
   if (r.attacks.length === 0) return ''
   const names = r.deployments.map(d => d.name)
-  const rows = r.attacks.map(a => `<tr><td><code>${esc(a.id)}</code><br><span class="meta">${esc(a.category)} · ${esc(a.attacker)}</span></td><td class="meta">${esc(a.stoppedBy.join(', ') || '–')}</td>${names.map(n => attackCell(a.results[n])).join('')}</tr>`)
-  const total = `<tr><th colspan="2">stopped</th>${names.map(n => `<th class="num">${r.attacks.filter(a => stopped(a.results[n])).length}/${r.attacks.filter(a => a.results[n] !== undefined).length}</th>`).join('')}</tr>`
+  const rows = r.attacks.map(a => `<tr><td><code>${esc(a.id)}</code><br><span class="meta">${esc(a.category)} · ${esc(a.attacker)}</span></td>` +
+    `<td class="meta">${esc(a.stoppedBy.join(', ') || '–')}</td>${names.map(n => attackCell(a.results[n])).join('')}</tr>`)
+  const total = `<tr><th colspan="2">stopped</th>${names.map(n =>
+    `<th class="num">${r.attacks.filter(a => stopped(a.results[n])).length}/${r.attacks.filter(a => a.results[n] !== undefined).length}</th>`).join('')}</tr>`
   const ev = r.attacks.map(a => `<li><code>${esc(a.id)}</code> — ${esc(oneLine(a.description, 240))}<ul>${names.filter(n => a.results[n] !== undefined).map(n => {
     const x = a.results[n] as AttackResult
-    return `<li><b>${esc(n)}</b> ${x.error !== undefined ? '⚠ error' : x.harm ? '✗ harm' : '✓ stopped'} <span class="t">(${Math.round(x.ms)} ms)</span>: ${esc(oneLine(x.error ?? x.evidence, 600))}</li>`
+    return `<li><b>${esc(n)}</b> ${x.error !== undefined ? '⚠ error' : x.harm ? '✗ harm' : '✓ stopped'} ` +
+      `<span class="t">(${Math.round(x.ms)} ms)</span>: ${esc(oneLine(x.error ?? x.evidence, 600))}</li>`
   }).join('')}</ul></li>`)
   return '<h2>Attacks</h2><p class="hint">Harm is judged by an oracle looking behind the gateway (state reset, code run, key or file read), not by status codes. Hover a cell for its evidence.</p>' +
     `<table><tr><th>attack</th><th>expected stop</th>${names.map(n => `<th>${esc(n)}</th>`).join('')}</tr>${rows.join('')}${total}</table>` +
@@ -88,7 +93,8 @@ function workflowsSection (r: Report): string {
   const names = r.deployments.map(d => d.name).filter(n => r.workflows.some(w => w.results[n] !== undefined))
   return '<h2>Workflows</h2><p class="hint">pass · fail (broken although the policy allows it) · n/a (the policy does not mean to allow it)</p>' +
     `<table><tr><th>workflow</th><th>client</th>${names.map(n => `<th>${esc(n)}</th>`).join('')}</tr>` +
-    r.workflows.map(w => `<tr><td><code>${esc(w.id)}</code><br><span class="meta">${esc(oneLine(w.description, 160))}</span></td><td>${esc(w.client)}</td>${names.map(n => workflowCell(w.results[n])).join('')}</tr>`).join('') + '</table>'
+    r.workflows.map(w => `<tr><td><code>${esc(w.id)}</code><br><span class="meta">${esc(oneLine(w.description, 160))}</span></td>` +
+      `<td>${esc(w.client)}</td>${names.map(n => workflowCell(w.results[n])).join('')}</tr>`).join('') + '</table>'
 }
 
 // ---------------------------------------------------------------------------
@@ -104,7 +110,8 @@ export function ticks (max: number, n = 5): number[] {
   const count = Math.ceil(max / step - 1e-9)
   return Array.from({ length: Math.max(1, count) + 1 }, (_v, i) => Math.round(i * step * 1e6) / 1e6)
 }
-const tickLabel = (v: number, step: number): string => fx(v, step >= 1 ? 0 : step >= 0.1 ? (Math.round(step * 10) === step * 10 ? 1 : 2) : 3)
+const tickLabel = (v: number, step: number): string =>
+  fx(v, step >= 1 ? 0 : step >= 0.1 ? (Math.round(step * 10) === step * 10 ? 1 : 2) : 3)
 
 function ratioChart (target: string, rows: readonly OverheadRow[]): string {
   const left = 130; const width = 540; const barH = 9; const gap = 3; const groupGap = 14; const top = 48
@@ -116,16 +123,24 @@ function ratioChart (target: string, rows: readonly OverheadRow[]): string {
   const height = top + rows.length * (groupH + groupGap) + 26
   const parts: string[] = [`<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(`${target}: ratios to direct`)}">`,
     `<text x="10" y="18" font-size="13" font-weight="600">${esc(target)} — fraction of direct (higher is better)</text>`]
-  for (const t of ts) parts.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${height - 22}" stroke="#eaeef2"/><text x="${x(t)}" y="${height - 8}" text-anchor="middle" fill="#57606a">${fx(t, 2)}</text>`)
+  for (const t of ts) {
+    parts.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${height - 22}" stroke="#eaeef2"/>` +
+      `<text x="${x(t)}" y="${height - 8}" text-anchor="middle" fill="#57606a">${fx(t, 2)}</text>`)
+  }
   parts.push(`<line x1="${x(1)}" y1="${top - 10}" x2="${x(1)}" y2="${height - 22}" stroke="#1f2328" stroke-dasharray="4 3"/><text x="${x(1) + 4}" y="${top - 12}" fill="#1f2328">direct = 1</text>`)
-  if (target === 'cdp-roundtrip') parts.push(`<line x1="${x(0.85)}" y1="${top - 10}" x2="${x(0.85)}" y2="${height - 22}" stroke="#bf8700" stroke-dasharray="2 2"/><text x="${x(0.85) - 4}" y="${top - 12}" text-anchor="end" fill="#9a6700">target ×1: 0.85</text>`)
+  if (target === 'cdp-roundtrip') {
+    parts.push(`<line x1="${x(0.85)}" y1="${top - 10}" x2="${x(0.85)}" y2="${height - 22}" stroke="#bf8700" stroke-dasharray="2 2"/>` +
+      `<text x="${x(0.85) - 4}" y="${top - 12}" text-anchor="end" fill="#9a6700">target ×1: 0.85</text>`)
+  }
   rows.forEach((o, i) => {
     const y0 = top + i * (groupH + groupGap)
     parts.push(`<text x="${left - 8}" y="${y0 + groupH / 2 + 4}" text-anchor="end">${esc(o.deployment)} ×${o.concurrency}</text>`)
     ;(['p50', 'p99', 'throughput'] as const).forEach((k, j) => {
       const y = y0 + j * (barH + gap)
       const v = o.ratio[k]
-      parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(v) - left).toFixed(1)}" height="${barH}" fill="${RATIO_COLORS[k]}" rx="1.5"><title>${esc(`${o.deployment} ×${o.concurrency} ${k}: ${fx(v)}`)}</title></rect><text x="${(x(v) + 4).toFixed(1)}" y="${y + barH - 1}" fill="#57606a" font-size="10">${fx(v)}</text>`)
+      parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(v) - left).toFixed(1)}" height="${barH}" fill="${RATIO_COLORS[k]}" rx="1.5">` +
+        `<title>${esc(`${o.deployment} ×${o.concurrency} ${k}: ${fx(v)}`)}</title></rect>` +
+        `<text x="${(x(v) + 4).toFixed(1)}" y="${y + barH - 1}" fill="#57606a" font-size="10">${fx(v)}</text>`)
     })
   })
   parts.push('</svg>')
@@ -142,16 +157,22 @@ function latencyChart (target: string, concurrency: number, rows: readonly Overh
   const height = top + rows.length * (groupH + groupGap) + 26
   const parts = [`<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${esc(`${target} latency, ${concurrency} in flight`)}">`,
     `<text x="10" y="18" font-size="13" font-weight="600">${esc(target)} ×${concurrency}: latency, ms (p50 / p99)</text>`,
-    `<rect x="${width - 110}" y="9" width="10" height="8" fill="#8c959f"/><text x="${width - 96}" y="17">direct</text><rect x="${width - 52}" y="9" width="10" height="8" fill="#0969da"/><text x="${width - 38}" y="17">via</text>`]
-  for (const t of ts) parts.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${height - 22}" stroke="#eaeef2"/><text x="${x(t)}" y="${height - 8}" text-anchor="middle" fill="#57606a">${tickLabel(t, step)}</text>`)
+    `<rect x="${width - 110}" y="9" width="10" height="8" fill="#8c959f"/><text x="${width - 96}" y="17">direct</text>` +
+    `<rect x="${width - 52}" y="9" width="10" height="8" fill="#0969da"/><text x="${width - 38}" y="17">via</text>`]
+  for (const t of ts) {
+    parts.push(`<line x1="${x(t)}" y1="${top - 6}" x2="${x(t)}" y2="${height - 22}" stroke="#eaeef2"/>` +
+      `<text x="${x(t)}" y="${height - 8}" text-anchor="middle" fill="#57606a">${tickLabel(t, step)}</text>`)
+  }
   rows.forEach((o, i) => {
     const y0 = top + i * (groupH + groupGap)
     parts.push(`<text x="${left - 8}" y="${y0 + groupH / 2 + 4}" text-anchor="end">${esc(o.deployment)}</text>`)
     ;([['direct', o.direct, 'var(--direct)'], ['via', o.via, 'var(--via)']] as const).forEach(([side, s], j) => {
       const y = y0 + j * (barH + 4)
       // bar = p50, whisker = p99
-      parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(s.p50Ms) - left).toFixed(1)}" height="${barH}" fill="${s === o.direct ? '#8c959f' : '#0969da'}" rx="1.5"><title>${esc(`${o.deployment} ${side}: p50 ${fx(s.p50Ms, 3)} ms, p99 ${fx(s.p99Ms, 3)} ms`)}</title></rect>`)
-      parts.push(`<line x1="${x(s.p50Ms).toFixed(1)}" y1="${y + barH / 2}" x2="${x(s.p99Ms).toFixed(1)}" y2="${y + barH / 2}" stroke="#57606a"/><line x1="${x(s.p99Ms).toFixed(1)}" y1="${y + 1}" x2="${x(s.p99Ms).toFixed(1)}" y2="${y + barH - 1}" stroke="#57606a"/>`)
+      parts.push(`<rect x="${left}" y="${y}" width="${Math.max(1, x(s.p50Ms) - left).toFixed(1)}" height="${barH}" ` +
+        `fill="${s === o.direct ? '#8c959f' : '#0969da'}" rx="1.5"><title>${esc(`${o.deployment} ${side}: p50 ${fx(s.p50Ms, 3)} ms, p99 ${fx(s.p99Ms, 3)} ms`)}</title></rect>`)
+      parts.push(`<line x1="${x(s.p50Ms).toFixed(1)}" y1="${y + barH / 2}" x2="${x(s.p99Ms).toFixed(1)}" y2="${y + barH / 2}" stroke="#57606a"/>` +
+        `<line x1="${x(s.p99Ms).toFixed(1)}" y1="${y + 1}" x2="${x(s.p99Ms).toFixed(1)}" y2="${y + barH - 1}" stroke="#57606a"/>`)
       parts.push(`<text x="${(x(s.p99Ms) + 4).toFixed(1)}" y="${y + barH - 1}" fill="#57606a" font-size="10">${fx(s.p50Ms, s.p50Ms < 10 ? 2 : 1)} / ${fx(s.p99Ms, s.p99Ms < 10 ? 2 : 1)}</text>`)
     })
   })
@@ -163,11 +184,21 @@ function overheadSection (r: Report): string {
   if (r.overhead.length === 0) return ''
   const targets = [...new Set(r.overhead.map(o => o.target))]
   const ratioCharts = targets.map(t => ratioChart(t, r.overhead.filter(o => o.target === t)))
-  const latency = targets.flatMap(t => [...new Set(r.overhead.filter(o => o.target === t).map(o => o.concurrency))].map(c => latencyChart(t, c, r.overhead.filter(o => o.target === t && o.concurrency === c))))
-  const legend = (Object.entries(RATIO_COLORS) as Array<[string, string]>).map(([k, c]) => `<span style="display:inline-block;width:10px;height:10px;background:${c};margin:0 4px 0 12px;border-radius:2px"></span>${k === 'throughput' ? 'throughput' : `${k} latency`}`).join('')
-  const table = '<table><tr><th>deployment</th><th>target</th><th class="num">in flight</th><th class="num">p50 ms direct → via</th><th class="num">p99 ms direct → via</th><th class="num">per s direct → via</th><th class="num">ratio p50</th><th class="num">ratio p99</th><th class="num">ratio throughput</th><th>note</th></tr>' +
-    r.overhead.map(o => `<tr><td><code>${esc(o.deployment)}</code></td><td class="nw">${esc(o.target)}</td><td class="num">${o.concurrency}</td><td class="num">${fx(o.direct.p50Ms, 3)} → ${fx(o.via.p50Ms, 3)}</td><td class="num">${fx(o.direct.p99Ms, 3)} → ${fx(o.via.p99Ms, 3)}</td><td class="num">${fx(o.direct.perSecond, 0)} → ${fx(o.via.perSecond, 0)}</td><td class="num">${fx(o.ratio.p50)}</td><td class="num">${fx(o.ratio.p99)}</td><td class="num"><b>${fx(o.ratio.throughput)}</b></td><td class="meta">${esc(oneLine(o.note ?? '', 200))}</td></tr>`).join('') + '</table>'
-  return '<h2>Overhead</h2><p class="hint">Each ratio is a fraction of direct performance: 1.00 = as fast as talking to the upstream directly. Medians of interleaved rounds on a shared machine: the ratios travel, the absolute numbers do not. ' +
+  const latency = targets.flatMap(t => [...new Set(r.overhead.filter(o => o.target === t).map(o => o.concurrency))]
+    .map(c => latencyChart(t, c, r.overhead.filter(o => o.target === t && o.concurrency === c))))
+  const legend = (Object.entries(RATIO_COLORS) as Array<[string, string]>).map(([k, c]) =>
+    `<span style="display:inline-block;width:10px;height:10px;background:${c};margin:0 4px 0 12px;border-radius:2px"></span>` +
+    `${k === 'throughput' ? 'throughput' : `${k} latency`}`).join('')
+  const table = '<table><tr><th>deployment</th><th>target</th><th class="num">in flight</th>' +
+    '<th class="num">p50 ms direct → via</th><th class="num">p99 ms direct → via</th><th class="num">per s direct → via</th>' +
+    '<th class="num">ratio p50</th><th class="num">ratio p99</th><th class="num">ratio throughput</th><th>note</th></tr>' +
+    r.overhead.map(o => `<tr><td><code>${esc(o.deployment)}</code></td><td class="nw">${esc(o.target)}</td><td class="num">${o.concurrency}</td>` +
+      `<td class="num">${fx(o.direct.p50Ms, 3)} → ${fx(o.via.p50Ms, 3)}</td><td class="num">${fx(o.direct.p99Ms, 3)} → ${fx(o.via.p99Ms, 3)}</td>` +
+      `<td class="num">${fx(o.direct.perSecond, 0)} → ${fx(o.via.perSecond, 0)}</td>` +
+      `<td class="num">${fx(o.ratio.p50)}</td><td class="num">${fx(o.ratio.p99)}</td><td class="num"><b>${fx(o.ratio.throughput)}</b></td>` +
+      `<td class="meta">${esc(oneLine(o.note ?? '', 200))}</td></tr>`).join('') + '</table>'
+  return '<h2>Overhead</h2><p class="hint">Each ratio is a fraction of direct performance: 1.00 = as fast as talking to the upstream directly. ' +
+    'Medians of interleaved rounds on a shared machine: the ratios travel, the absolute numbers do not. ' +
     '<code>kernel-http</code>: GET /health; <code>cdp-roundtrip</code>: Browser.getVersion over a DevTools WebSocket.</p>' +
     `<div class="meta">${legend}</div><div class="charts">${ratioCharts.join('')}</div><p class="hint">Latency: bar = p50, whisker = p99.</p><div class="charts">${latency.join('')}</div>${table}`
 }
@@ -181,9 +212,11 @@ function ablationSection (r: Report): string {
     return a.stoppedByLayers.includes(l) ? `<td class="c ok${exp}">✓</td>` : `<td class="c na${exp}"></td>`
   }).join('')}<td class="c ${a.stoppedByLayers.length === 0 ? 'bad' : ''}">${a.stoppedByLayers.length === 0 ? 'none alone' : a.redundant ? 'redundant' : 'one layer'}</td></tr>`)
   const idle = tested.filter(l => !r.ablation.some(a => a.stoppedByLayers.includes(l)))
-  return '<h2>Ablation</h2><p class="hint">One deployment per layer with only that layer on. ✓ = that layer alone stops the attack; a framed cell is a layer the catalogue expects to stop it. Redundant = two or more layers stop it alone (defence in depth).</p>' +
+  return '<h2>Ablation</h2><p class="hint">One deployment per layer with only that layer on. ✓ = that layer alone stops the attack; ' +
+    'a framed cell is a layer the catalogue expects to stop it. Redundant = two or more layers stop it alone (defence in depth).</p>' +
     `<table><tr><th>attack</th>${tested.map(l => `<th>${l}</th>`).join('')}<th>alone</th></tr>${rows.join('')}</table>` +
-    `<p>${r.ablation.filter(a => a.redundant).length} of ${r.ablation.length} attacks are stopped by more than one layer alone; ${r.ablation.filter(a => a.stoppedByLayers.length === 0).length} by no single layer.` +
+    `<p>${r.ablation.filter(a => a.redundant).length} of ${r.ablation.length} attacks are stopped by more than one layer alone; ` +
+    `${r.ablation.filter(a => a.stoppedByLayers.length === 0).length} by no single layer.` +
     (idle.length > 0 ? ` Layers that stop nothing alone here: ${idle.map(l => `<code>${l}</code>`).join(', ')}.` : '') + '</p>'
 }
 
@@ -198,7 +231,8 @@ export function renderHtml (report: Report): string {
     '<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer">' +
     `<title>hedge compare — ${ok ? 'OK' : 'problems'}</title><style>${CSS}</style></head><body><main>` +
     `<h1>hedge compare<span class="badge ${ok ? 'ok' : 'bad'}">${ok ? '✓ OK' : `✗ ${report.verdict.problems.length} problem${report.verdict.problems.length === 1 ? '' : 's'}`}</span></h1>` +
-    `<div class="meta">${esc(report.generatedAt)} · node ${esc(m.node)} · ${esc(m.platform)} · ${m.cpus} CPUs · load ${m.loadavg.map(x => fx(x)).join(' ')} · schema <code>${esc(report.schema)}</code></div>` +
+    `<div class="meta">${esc(report.generatedAt)} · node ${esc(m.node)} · ${esc(m.platform)} · ${m.cpus} CPUs · ` +
+    `load ${m.loadavg.map(x => fx(x)).join(' ')} · schema <code>${esc(report.schema)}</code></div>` +
     cards(report) + '<h2>Deployments</h2>' + deploymentsTable(report) +
     attacksSection(report) + workflowsSection(report) + overheadSection(report) + ablationSection(report) +
     `<h2>Verdict</h2>${verdict}</main></body></html>\n`

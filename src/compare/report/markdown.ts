@@ -84,7 +84,10 @@ function overheadSection (r: Report): string[] {
     '## Overhead', '',
     'Ratios are fractions of direct performance (1.00 = as fast as talking to the upstream directly; higher is better), medians of interleaved rounds. ' +
     '`kernel-http`: GET /health; `cdp-roundtrip`: Browser.getVersion over a DevTools WebSocket. Absolute numbers depend on a shared machine; the ratios are what travel.', '',
-    ...head(['deployment', 'target', 'in flight', 'p50 ms (direct → via)', 'p99 ms (direct → via)', 'per s (direct → via)', 'ratio p50', 'ratio p99', 'ratio throughput'], ['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    ...head(
+      ['deployment', 'target', 'in flight', 'p50 ms (direct → via)', 'p99 ms (direct → via)', 'per s (direct → via)', 'ratio p50', 'ratio p99', 'ratio throughput'],
+      ['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:'],
+    ),
     ...r.overhead.map(o => row([code(o.deployment), o.target, String(o.concurrency),
       `${fx(o.direct.p50Ms, 3)} → ${fx(o.via.p50Ms, 3)}`, `${fx(o.direct.p99Ms, 3)} → ${fx(o.via.p99Ms, 3)}`, `${fx(o.direct.perSecond, 0)} → ${fx(o.via.perSecond, 0)}`,
       fx(o.ratio.p50), fx(o.ratio.p99), `**${fx(o.ratio.throughput)}**`])),

@@ -16,7 +16,10 @@ import type { Attack, Workflow, Deployment } from '../types.ts'
 
 export const REPORT_SCHEMA_ID = 'hedge-compare/1'
 
-export const ATTACK_CATEGORIES = ['kernel-control', 'kernel-key', 'cross-origin', 'dns-rebinding', 'path-tricks', 'jwt', 'cdp', 'cdp-evasion', 'browser-pivot', 'paths', 'side-effects', 'exhaustion'] as const
+export const ATTACK_CATEGORIES = [
+  'kernel-control', 'kernel-key', 'cross-origin', 'dns-rebinding', 'path-tricks', 'jwt',
+  'cdp', 'cdp-evasion', 'browser-pivot', 'paths', 'side-effects', 'exhaustion',
+] as const
 export const ATTACKERS = ['network', 'web-page', 'rogue-agent', 'page-js'] as const
 export const WORKFLOW_CLIENTS = ['kernel', 'playwright', 'puppeteer', 'cdp'] as const
 export const TOPOLOGIES = ['documented', 'gateway', 'hedged'] as const
@@ -62,7 +65,8 @@ export const DeploymentInfoSchema = Type.Object({
   hardened: Type.Boolean(d('Any harm against it fails the run.')),
   policy: Type.String({ minLength: 1, ...d('Name of the policy it runs.') }),
   layers: Type.Object(Object.fromEntries(LAYERS.map(l => [l, Mode])), { additionalProperties: false, title: 'Layers', ...d('Mode of every layer.') }),
-  topology: lit(TOPOLOGIES, '`documented`: the sandbox alone (8888/9223 reachable); `gateway`: gateway in front, kernel still on loopback TCP; `hedged`: gateway + kernel on a unix socket + Chromium through the egress guard.'),
+  topology: lit(TOPOLOGIES, '`documented`: the sandbox alone (8888/9223 reachable); `gateway`: gateway in front, kernel still on loopback TCP; ' +
+    '`hedged`: gateway + kernel on a unix socket + Chromium through the egress guard.'),
 }, { additionalProperties: false, title: 'Deployment', ...d('One running stack the suite was run against.') })
 
 export const AttackResultSchema = Type.Object({
@@ -116,7 +120,12 @@ export const OverheadRowSchema = Type.Object({
     throughput: Type.Number({ minimum: 0, ...d('via per second / direct per second (median of per-round ratios).') }),
   }, { additionalProperties: false, title: 'Ratio', ...d('Fraction of direct performance: 1.00 = as fast as direct, higher is better.') }),
   note: Type.Optional(Type.String(d('Anything that qualifies the numbers (e.g. rate-limited answers).'))),
-}, { additionalProperties: false, title: 'OverheadRow', ...d('Cost of one deployment\'s front for one target and concurrency. `direct` talks to the upstream itself (the kernel server, Chromium); `via` goes through what the network reaches (`endpoints`). A measurement, never an assertion.') })
+}, {
+  additionalProperties: false,
+  title: 'OverheadRow',
+  ...d('Cost of one deployment\'s front for one target and concurrency. `direct` talks to the upstream itself (the kernel server, Chromium); ' +
+    '`via` goes through what the network reaches (`endpoints`). A measurement, never an assertion.'),
+})
 
 export const AblationRowSchema = Type.Object({
   attack: Type.String({ minLength: 1, ...d('Attack id.') }),
@@ -146,14 +155,29 @@ export const ReportSchema = Type.Object({
 // `satisfies` checks below tie them to the schema.
 export type LayerModes = Record<LayerName, typeof MODES[number]>
 export interface Machine { node: string, platform: string, cpus: number, loadavg: number[] }
-export interface ReportOptions { deployments: string[], suites: Suite[], overheadDurationMs: number, concurrency: number[], only?: string[] }
+export interface ReportOptions {
+  deployments: string[]
+  suites: Suite[]
+  overheadDurationMs: number
+  concurrency: number[]
+  only?: string[]
+}
 export interface DeploymentInfo { name: string, hardened: boolean, policy: string, layers: LayerModes, topology: Topology }
 export interface AttackResult { harm: boolean, evidence: string, ms: number, error?: string }
 export interface AttackRow { id: string, category: Attack['category'], description: string, attacker: Attack['attacker'], stoppedBy: LayerName[], results: Record<string, AttackResult> }
 export interface WorkflowResult { allowed: boolean, ok: boolean, reason?: string, ms: number }
 export interface WorkflowRow { id: string, description: string, client: Workflow['client'], results: Record<string, WorkflowResult> }
 export interface LatencyStats { p50Ms: number, p99Ms: number, perSecond: number, n: number, errors: number }
-export interface OverheadRow { deployment: string, target: OverheadTarget, concurrency: number, rounds: number, direct: LatencyStats, via: LatencyStats, ratio: { p50: number, p99: number, throughput: number }, note?: string }
+export interface OverheadRow {
+  deployment: string
+  target: OverheadTarget
+  concurrency: number
+  rounds: number
+  direct: LatencyStats
+  via: LatencyStats
+  ratio: { p50: number, p99: number, throughput: number }
+  note?: string
+}
 export interface AblationRow { attack: string, stoppedByLayers: LayerName[], redundant: boolean }
 export interface Verdict { ok: boolean, problems: string[] }
 export interface Report {
@@ -251,7 +275,9 @@ export function deriveAblation (attacks: readonly AttackRow[], deployments: read
 }
 
 /** The standard verdict: harm or an inconclusive attack on a hardened deployment, an allowed workflow failing. */
-export function deriveVerdict (deployments: readonly DeploymentInfo[], attacks: readonly AttackRow[], workflows: readonly WorkflowRow[]): Verdict {
+export function deriveVerdict (
+  deployments: readonly DeploymentInfo[], attacks: readonly AttackRow[], workflows: readonly WorkflowRow[],
+): Verdict {
   const problems: string[] = []
   for (const dep of deployments.filter(x => x.hardened)) {
     for (const a of attacks) {

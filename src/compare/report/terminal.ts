@@ -51,7 +51,8 @@ export function formatOverheadTable (rows: readonly OverheadRow[]): string {
   if (rows.length === 0) return '  (no overhead measured)'
   return table(
     ['deployment', 'target', 'conc', 'p50 ms direct', 'via', 'p99 ms direct', 'via', '/s direct', 'via', 'ratio p50', 'p99', 'throughput'],
-    rows.map(r => [r.deployment, r.target, String(r.concurrency), f(r.direct.p50Ms, 3), f(r.via.p50Ms, 3), f(r.direct.p99Ms, 3), f(r.via.p99Ms, 3),
+    rows.map(r => [r.deployment, r.target, String(r.concurrency),
+      f(r.direct.p50Ms, 3), f(r.via.p50Ms, 3), f(r.direct.p99Ms, 3), f(r.via.p99Ms, 3),
       f(r.direct.perSecond, 0), f(r.via.perSecond, 0), f(r.ratio.p50), f(r.ratio.p99), f(r.ratio.throughput) + (r.via.errors + r.direct.errors > 0 ? ' !' : '')]),
     2)
 }
@@ -60,7 +61,8 @@ export function formatOverheadTable (rows: readonly OverheadRow[]): string {
 export function renderSummary (report: Report, s: Style = defaultStyle()): string {
   const names = report.deployments.map(d => d.name)
   const out: string[] = []
-  out.push(paint(s, 'bold', `hedge compare — ${report.verdict.ok ? 'OK' : 'PROBLEMS'}`) + `  (${report.generatedAt}, ${report.machine.cpus} CPUs, load ${report.machine.loadavg.map(x => x.toFixed(2)).join(' ')})`)
+  out.push(paint(s, 'bold', `hedge compare — ${report.verdict.ok ? 'OK' : 'PROBLEMS'}`) +
+    `  (${report.generatedAt}, ${report.machine.cpus} CPUs, load ${report.machine.loadavg.map(x => x.toFixed(2)).join(' ')})`)
   const mark = (r: AttackResult | undefined): string => r === undefined ? '-' : r.error !== undefined ? '?' : r.harm ? 'HARM' : 'ok'
   if (report.attacks.length > 0) {
     out.push('', `attacks (ok = stopped, HARM = got through, ? = inconclusive, - = not run)`)
@@ -83,7 +85,9 @@ export function renderSummary (report: Report, s: Style = defaultStyle()): strin
   }
   if (report.ablation.length > 0) {
     out.push('', 'ablation (single layer on, all others off)')
-    out.push(table(['attack', 'stopped alone by', 'redundant'], report.ablation.map(a => [a.attack, a.stoppedByLayers.length === 0 ? '(none alone)' : a.stoppedByLayers.join(', '), a.redundant ? 'yes' : ''])))
+    out.push(table(['attack', 'stopped alone by', 'redundant'], report.ablation.map(a => [
+      a.attack, a.stoppedByLayers.length === 0 ? '(none alone)' : a.stoppedByLayers.join(', '), a.redundant ? 'yes' : '',
+    ])))
   }
   out.push('', report.verdict.ok ? paint(s, 'green', 'verdict: OK') : paint(s, 'red', `verdict: ${report.verdict.problems.length} problem(s)`))
   for (const p of report.verdict.problems) out.push(`  - ${clean(p, 200)}`)

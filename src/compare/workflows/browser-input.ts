@@ -13,7 +13,8 @@ import { automationAllowed, checkPng, downloadLands, puppeteerTransport, RUN_MS,
 const INPUT_PAGE = `<!doctype html><title>input</title><body>
 <input id=i><input id=f type=file><button id=b onclick="document.getElementById('out').textContent = 'clicked:' + document.getElementById('i').value">go</button>
 <pre id=out></pre>
-<script>document.getElementById('f').addEventListener('change', e => { const r = new FileReader(); r.onload = () => { document.getElementById('out').textContent = 'file:' + r.result }; r.readAsText(e.target.files[0]) })</script>
+<script>document.getElementById('f').addEventListener('change', e => { const r = new FileReader(); ` +
+`r.onload = () => { document.getElementById('out').textContent = 'file:' + r.result }; r.readAsText(e.target.files[0]) })</script>
 </body>`
 
 function expectEqual (what: string, got: unknown, want: unknown): void {

@@ -82,7 +82,9 @@ async function browse (ctx: WorkflowContext, page: PwPage, text: string): Promis
  * the headers on the upgrade, no Origin, no compression), but owned here: when connect()
  * fails half-way (a refused command) Puppeteer leaves its socket open, and we must not.
  */
-export async function puppeteerTransport (url: string, headers: Record<string, string>): Promise<ConnectionTransport & { close: () => void }> {
+export async function puppeteerTransport (
+  url: string, headers: Record<string, string>,
+): Promise<ConnectionTransport & { close: () => void }> {
   const ws = new WebSocket(url, [], { followRedirects: true, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024, handshakeTimeout: STEP_MS, headers: { 'User-Agent': 'Puppeteer', ...headers } })
   await bounded('puppeteer upgrade', new Promise<void>((resolve, reject) => {
     ws.once('open', resolve)

@@ -23,10 +23,14 @@ function scopeFor (d: Deployment, method: Method, path: string, fallback: Scope)
 }
 
 /** A kernel API client holding one token with the scopes of the routes it will call. */
-async function kernelClient (ctx: WorkflowContext, routes: ReadonlyArray<[Method, string, Scope]>): Promise<(method: Method, path: string, body?: unknown, timeoutMs?: number) => Promise<HttpAnswer>> {
+async function kernelClient (
+  ctx: WorkflowContext, routes: ReadonlyArray<[Method, string, Scope]>,
+): Promise<(method: Method, path: string, body?: unknown, timeoutMs?: number) => Promise<HttpAnswer>> {
   const scopes = [...new Set(routes.map(([m, p, s]) => scopeFor(ctx.d, m, p, s)))]
   const token = await ctx.d.token('kernel', scopes, 600)
-  return async (method, path, body, timeoutMs = 60_000) => await httpCall(`${ctx.d.endpoints.kernel}${path}`, { method, headers: authHeaders(token), ...(body !== undefined ? { body } : {}), timeoutMs })
+  return async (method, path, body, timeoutMs = 60_000) => await httpCall(`${ctx.d.endpoints.kernel}${path}`, {
+    method, headers: authHeaders(token), ...(body !== undefined ? { body } : {}), timeoutMs,
+  })
 }
 
 function expectOk (what: string, a: HttpAnswer): any {
