@@ -16,6 +16,9 @@ import { startEgressGuard, type EgressGuard, type Resolver } from './egress/guar
 import type { Logger } from './logger.ts'
 import { guardListener, listenerLimitsFromPolicy } from './net/listener-limits.ts'
 import { raiseNofile } from './net/nofile.ts'
+import { createHash } from 'node:crypto'
+import { audit } from './audit/trail.ts'
+import { setPolicyInfo } from './metrics.ts'
 
 export interface GatewayConfig {
   policy: Readonly<Policy>
@@ -31,11 +34,15 @@ export interface GatewayConfig {
   env?: NodeJS.ProcessEnv
   /** The sandbox's workspace zones: downloads are confined to output/, file inputs to upload/ and output/. */
   workspace?: WorkspaceDirs
+  /** Audit trail folder when the policy's audit.dir is empty (hedge up: its run folder). None → no trail. */
+  auditDir?: string
 }
 
 export interface Gateway {
   readonly compiled: CompiledPolicy
   readonly urls: { kernel: string, cdp?: string, admin: string, egress?: string }
+  /** The current audit file, when a trail is written. */
+  readonly audit?: string
   close: () => Promise<void>
 }
 
@@ -70,6 +77,19 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
   raiseNofile(policy.listen.connections.nofile, 8 * policy.listen.connections.maxConnections + 256, logger)
   const limits = listenerLimitsFromPolicy(policy.listen.connections)
   const closers: Array<() => Promise<void>> = []
+  const policySha = createHash('sha256').update(JSON.stringify(policy)).digest('hex')
+  setPolicyInfo(policy.name, policySha)
+  const auditDir = policy.audit.dir !== '' ? policy.audit.dir : cfg.auditDir
+  if (auditDir !== undefined) {
+    const keyText = (cfg.env ?? process.env)[policy.audit.keyEnv]
+    const w = audit.open({
+      dir: auditDir, maxBytes: policy.audit.maxFileBytes, maxFiles: policy.audit.maxFiles,
+      ...(keyText !== undefined && keyText !== '' ? { key: Buffer.from(keyText, 'utf8') } : {}),
+    }, err => { logger.error({ err, dir: auditDir }, 'audit trail write failed: no further lines will be written') })
+    audit.record('policy.load', { policy: policy.name, sha256: policySha, layers: policy.layers })
+    logger.info({ event: 'audit-open', path: w.path, genesis: w.genesisLink, keyed: keyText !== undefined && keyText !== '' }, 'audit trail open')
+    closers.push(async () => { audit.close() })
+  }
   try {
     const tlsFiles = tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}
     const kernel: FastifyInstance = await buildKernelFront({ compiled, upstream: cfg.kernelUpstream, verifier, logger, ...tlsFiles })
@@ -107,6 +127,7 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
     logger.info({ event: 'gateway-listening', policy: policy.name, layers: policy.layers }, 'gateway listening')
     return {
       compiled,
+      ...(audit.path !== undefined ? { audit: audit.path } : {}),
       urls: { kernel: `${scheme}://${h}:${kernelPort}`, ...(cdpPort !== undefined ? { cdp: `${scheme}://${h}:${cdpPort}` } : {}), admin: `http://${h}:${adminPort}`, ...(egress !== undefined ? { egress: egress.url } : {}) },
       async close () {
         for (const c of closers.reverse()) await c().catch(() => {})

@@ -9,6 +9,7 @@ import type { LayerMode, LayerName } from '../policy/schema.ts'
 import type { Logger } from '../logger.ts'
 import { countDecision, metrics } from '../metrics.ts'
 import { decisions } from '../audit/decisions.ts'
+import { audit } from '../audit/trail.ts'
 
 export interface Verdict {
   readonly layer: LayerName
@@ -46,6 +47,7 @@ export function judge (mode: LayerMode, verdict: Verdict | null, ctx: DecisionCo
   const level = outcome === 'deny' ? 'warn' : 'info'
   const f = ctx.fields ?? {}
   const what = [f.method, f.url ?? f.target].filter(x => typeof x === 'string').join(' ')
+  audit.record(outcome === 'deny' ? 'deny' : 'would-deny', { front: ctx.front, layer: verdict.layer, rule: verdict.rule, code: verdict.code, ...f })
   decisions.publish({
     time: new Date().toISOString(), front: ctx.front, layer: verdict.layer, rule: verdict.rule, decision: outcome === 'deny' ? 'denied' : 'would-deny',
     ...(typeof f.subject === 'string' ? { principal: f.subject } : {}), ...(what !== '' ? { what } : {}),

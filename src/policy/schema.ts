@@ -227,6 +227,26 @@ const Listen = Type.Object({
   connections: ListenConnections,
 }, { additionalProperties: false, default: {} })
 
+const Audit = Type.Object({
+  dir: Type.String({
+    default: '',
+    ...d('Folder of the audit trail (docs/audit.md). Empty: `audit/` in the gateway\'s run folder (`hedge up`), or no trail for `hedge gateway` ' +
+      'unless `--audit-dir` is given. Never inside the agent\'s workspace: the agent must not be able to write it.'),
+  }),
+  keyEnv: Type.String({
+    minLength: 1, default: 'HEDGE_AUDIT_KEY',
+    ...d('Environment variable holding the HMAC key that chains the trail; without it the links are plain SHA-256 (detects edits, not a re-chain).'),
+  }),
+  maxFileBytes: Type.Integer({ minimum: 4096, maximum: 1024 * 1024 * 1024, default: 64 * 1024 * 1024, ...d('Rotate the current file at this size.') }),
+  maxFiles: Type.Integer({ minimum: 1, maximum: 10_000, default: 20, ...d('Rotated files kept; the oldest is removed (the rest still verify).') }),
+  recordCode: Type.Boolean({ default: false, ...d('Put the code of kernel executes in the trail (otherwise only its SHA-256 and size).') }),
+  cdpMethods: Type.Array(Type.String({ minLength: 1 }), {
+    default: ['Runtime.evaluate', 'Runtime.callFunctionOn', 'Page.navigate', 'Target.createTarget', 'Target.createBrowserContext',
+      'Fetch.*', 'Network.setCookie', 'Network.setCookies', 'Storage.*', 'Browser.*', 'Page.setDownloadBehavior', 'DOM.setFileInputFiles'],
+    ...d('CDP commands recorded in the trail when forwarded (exact names or `Domain.*`); refusals are always recorded.'),
+  }),
+}, { additionalProperties: false, default: {}, ...d('The tamper-evident audit trail.') })
+
 export const PolicySchema = Type.Object({
   version: Type.Literal(1, d('Schema version.')),
   name: Type.String({ minLength: 1, pattern: '^[a-z0-9][a-z0-9-]*$' }),
@@ -239,6 +259,7 @@ export const PolicySchema = Type.Object({
   cdp: Cdp,
   egress: Egress,
   listen: Listen,
+  audit: Audit,
 }, { additionalProperties: false })
 
 export type Policy = Static<typeof PolicySchema>
