@@ -4,6 +4,7 @@
 // the evasion attacks. It only ever talks to the URLs it is given (loopback in the harness).
 import WebSocket from 'ws'
 import { waitUntil } from '../util/wait.ts'
+import { bounded as boundedBy } from '../util/bounded.ts'
 
 export const CALL_TIMEOUT_MS = 15_000
 
@@ -15,11 +16,9 @@ export class CdpCallError extends Error {
   }
 }
 
-/** Reject with "<what> timed out" after `ms`; the timer never outlives the promise. */
+/** util/bounded with the harness's default call timeout. */
 export async function bounded<T> (what: string, p: Promise<T>, ms = CALL_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what} timed out after ${ms} ms`)) }, ms) })
-  try { return await Promise.race([p, timeout]) } finally { clearTimeout(timer) }
+  return await boundedBy(what, p, ms)
 }
 
 export function authHeaders (token: string | null): Record<string, string> {
@@ -160,12 +159,6 @@ export async function cdpConnect (wsUrl: string, o: { headers?: Record<string, s
 export async function connectBrowser (cdpBase: string, token: string | null, timeoutMs = CALL_TIMEOUT_MS): Promise<CdpConnection> {
   const url = await browserWsUrl(cdpBase, token, timeoutMs)
   return await cdpConnect(url, { headers: authHeaders(token), timeoutMs })
-}
-
-/** Run `fn` on a browser connection, always closing it. */
-export async function withBrowser<T> (cdpBase: string, token: string | null, fn: (c: CdpConnection) => Promise<T>): Promise<T> {
-  const c = await connectBrowser(cdpBase, token)
-  try { return await fn(c) } finally { c.close() }
 }
 
 /**

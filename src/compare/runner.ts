@@ -8,6 +8,7 @@ import { createOracle } from './oracle.ts'
 import { startFixtures } from './fixtures.ts'
 import { measureOverhead } from './overhead.ts'
 import { deriveAblation, deriveVerdict, deploymentInfo, machineInfo, type Report } from './report/model.ts'
+import { bounded } from '../util/bounded.ts'
 
 export type Suite = 'attacks' | 'workflows' | 'overhead'
 
@@ -26,13 +27,6 @@ export interface CompareOptions {
   progress: (line: string) => void
   /** Things the suites started lazily and the runner must stop at the end (e.g. the victim browser). */
   cleanups?: Array<() => Promise<void>>
-}
-
-async function bounded<T> (what: string, ms: number, p: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([p, new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what} timed out after ${ms} ms`)) }, ms) })])
-  } finally { clearTimeout(timer) }
 }
 
 export async function runComparison (o: CompareOptions): Promise<Report> {
@@ -72,7 +66,7 @@ export async function runComparison (o: CompareOptions): Promise<Report> {
             let evidence: string
             let error: string | undefined
             try {
-              const r = await bounded(a.id, o.attackTimeoutMs ?? 90_000, a.run({ d, oracle, fixtures: fx, log }))
+              const r = await bounded(a.id, a.run({ d, oracle, fixtures: fx, log }), o.attackTimeoutMs ?? 90_000)
               harm = r.harm
               evidence = r.evidence
             } catch (err) {
@@ -91,7 +85,7 @@ export async function runComparison (o: CompareOptions): Promise<Report> {
             const t0 = performance.now()
             let ok = true
             let reason: string | undefined
-            try { await bounded(w.id, o.workflowTimeoutMs ?? 120_000, w.run({ d, oracle, fixtures: fx, log })) } catch (err) { ok = false; reason = (err as Error).message.split('\n')[0] }
+            try { await bounded(w.id, w.run({ d, oracle, fixtures: fx, log }), o.workflowTimeoutMs ?? 120_000) } catch (err) { ok = false; reason = (err as Error).message.split('\n')[0] }
             const ms = Math.round(performance.now() - t0)
             ;(report.workflows[i] as Report['workflows'][number]).results[d.name] = { allowed, ok, ...(reason !== undefined ? { reason } : {}), ms }
             o.progress(`  ${d.name}: ${ok ? '✓ works ' : allowed ? '✗ BROKEN' : '· refused'} ${w.id}${reason !== undefined ? ` — ${reason.slice(0, 100)}` : ''} (${ms} ms)`)

@@ -33,11 +33,6 @@ export function attackLine (deployment: string, id: string, r: AttackResult, s: 
   return `  ${deployment}: ${mark} ${id} (${Math.round(r.ms)} ms) ${paint(s, 'dim', clean(r.error ?? r.evidence, 100))}`
 }
 
-export function workflowLine (deployment: string, id: string, r: WorkflowResult, s: Style = defaultStyle(process.stderr)): string {
-  const mark = !r.allowed ? paint(s, 'dim', '· n/a    ') : r.ok ? paint(s, 'green', '✓ works  ') : paint(s, 'red', '✗ BROKEN ')
-  return `  ${deployment}: ${mark} ${id} (${Math.round(r.ms)} ms)${r.reason !== undefined && r.allowed && !r.ok ? ' ' + clean(r.reason, 100) : ''}`
-}
-
 function table (head: string[], rows: string[][], rightFrom = 99): string {
   const widths = head.map((h, i) => Math.max([...h].length, ...rows.map(r => [...(r[i] ?? '')].length)))
   const line = (cells: string[]): string => '  ' + cells.map((c, i) => pad(c, widths[i] ?? 0, i >= rightFrom)).join('  ').trimEnd()
