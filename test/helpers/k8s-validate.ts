@@ -70,7 +70,9 @@ function recording (data: unknown, read: Map<Obj, Set<string>>, path: string, pa
 export async function validateObject (doc: unknown): Promise<string[]> {
   if (!isObject(doc)) return ['not a mapping']
   const cls = await kindClass(doc.apiVersion, doc.kind)
-  if (cls === null) return [`unknown kind ${String(doc.apiVersion)} ${String(doc.kind)} (not in kubernetes-models: no schema to check it against)`]
+  if (cls === null) {
+    return [`unknown kind ${String(doc.apiVersion)} ${String(doc.kind)} (not in kubernetes-models: no schema to check it against)`]
+  }
   const read = new Map<Obj, Set<string>>()
   const paths = new Map<Obj, string>()
   const proxy = recording(structuredClone(doc), read, '', paths) as Obj

@@ -76,8 +76,8 @@ const NEAR_MISSES: Array<[string, () => Obj, RegExp]> = [
     return n
   }, /unknown field \/spec\/policyType$/],
   ['unknown kind (typo)', () => ({ ...deployment(), kind: 'Deploymnet' }), /unknown kind apps\/v1 Deploymnet/],
-  ['unknown kind (wrong group)', () => ({ ...of('NetworkPolicy'), apiVersion: 'extensions/v1' }), /unknown kind extensions\/v1 NetworkPolicy/],
-  ['unknown kind (a CRD)', () => ({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'x' } }), /unknown kind/],
+  ['unknown kind (wrong group)', () => ({ ...of('NetworkPolicy'), apiVersion: 'extensions/v1' }), /unknown kind extensions\/v1 Netw/],
+  ['unknown kind (a CRD)', () => ({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor' }), /unknown kind/],
   ['nested type posing as a kind', () => ({ apiVersion: 'v1', kind: 'Container', name: 'x' }), /unknown kind v1 Container/],
 ]
 
