@@ -510,3 +510,80 @@ export function renderChart (chartDir: string, o: RenderOptions = {}): RenderedT
   }
   return out
 }
+
+// ---------- the chart against the plain manifest --------------------------------------------
+
+/** The host names a policy must allow for a Service `svc` in namespace `ns` (and loopback). */
+export const serviceHosts = (svc: string, ns: string): string[] =>
+  ['127.0.0.1', 'localhost', '[::1]', svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`]
+
+export interface Equality { what: string, chart: unknown, manifest: unknown }
+
+const byName = (a: Obj, b: Obj): number => String(a.name).localeCompare(String(b.name))
+const mounts = (c: Obj): unknown[] => ((c.volumeMounts ?? []) as Obj[])
+  .map(m => ({ name: m.name, mountPath: m.mountPath, readOnly: m.readOnly === true })).sort(byName)
+const envShape = (c: Obj): unknown[] => ((c.env ?? []) as Obj[])
+  .map(e => ({ name: e.name, value: e.value, secretKey: e.valueFrom?.secretKeyRef?.key })).sort(byName)
+/** A volume without the names that differ by design (the release's ConfigMap name). */
+const volumeShape = (v: Obj): Obj => v.configMap !== undefined ? { name: v.name, configMap: true } : v
+
+/** What must be equal between the chart rendered (release docs, `ns`) and the plain manifest
+ *  (written for `default`): everything security-relevant and the wiring. Test files assert
+ *  each pair with t.same; test/containers/helm.test.ts does the same with the real helm. */
+export function chartVsManifest (chartDocs: readonly Obj[], manifestDocs: readonly Obj[], ns: string): Equality[] {
+  const one = (docs: readonly Obj[], kind: string): Obj => {
+    const all = docs.filter(d => d.kind === kind)
+    if (all.length !== 1) throw new Error(`expected one ${kind}, found ${all.length}`)
+    return all[0] as Obj
+  }
+  const out: Equality[] = []
+  const eq = (what: string, f: (docs: readonly Obj[]) => unknown): void => {
+    out.push({ what, chart: f(chartDocs), manifest: f(manifestDocs) })
+  }
+  const pod = (docs: readonly Obj[]): Obj => one(docs, 'Deployment').spec.template.spec as Obj
+  const container = (docs: readonly Obj[], name: string): Obj => {
+    const c = (pod(docs).containers as Obj[]).find(x => x.name === name)
+    if (c === undefined) throw new Error(`no container ${name}`)
+    return c
+  }
+  eq('containers', docs => (pod(docs).containers as Obj[]).map(c => c.name))
+  eq('Deployment replicas and strategy', docs => [one(docs, 'Deployment').spec.replicas, one(docs, 'Deployment').spec.strategy])
+  eq('pod-level settings', docs => {
+    const { containers: _c, volumes: _v, ...rest } = pod(docs)
+    return rest
+  })
+  eq('volumes', docs => (pod(docs).volumes as Obj[]).map(volumeShape).sort(byName))
+  for (const name of ['sandbox', 'gateway']) {
+    eq(`${name}: args`, docs => container(docs, name).args)
+    eq(`${name}: command`, docs => container(docs, name).command)
+    eq(`${name}: securityContext`, docs => container(docs, name).securityContext)
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+      eq(`${name}: ${probe}`, docs => container(docs, name)[probe])
+    }
+    eq(`${name}: volumeMounts`, docs => mounts(container(docs, name)))
+    eq(`${name}: env`, docs => envShape(container(docs, name)))
+    eq(`${name}: ports`, docs => container(docs, name).ports)
+    eq(`${name}: resources`, docs => container(docs, name).resources)
+  }
+  eq('Service ports', docs => one(docs, 'Service').spec.ports)
+  eq('Service type', docs => one(docs, 'Service').spec.type ?? 'ClusterIP')
+  eq('NetworkPolicy rules', docs => {
+    const { podSelector: _p, ...rest } = one(docs, 'NetworkPolicy').spec as Obj
+    return rest
+  })
+  eq('selectors select the pod', docs => {
+    const labels = one(docs, 'Deployment').spec.template.metadata.labels as Obj
+    const within = (sel: Obj): boolean => Object.entries(sel).every(([k, v]) => labels[k] === v)
+    return [within(one(docs, 'Deployment').spec.selector.matchLabels), within(one(docs, 'Service').spec.selector),
+      within(one(docs, 'NetworkPolicy').spec.podSelector.matchLabels)]
+  })
+  eq('policy ConfigMap: mounted, allows exactly loopback and the Service\'s names', docs => {
+    const cmName = (pod(docs).volumes as Obj[]).find(v => v.name === 'policy')?.configMap?.name
+    const cm = docs.find(d => d.kind === 'ConfigMap' && d.metadata?.name === cmName)
+    const policy = parse(String(cm?.data?.['policy.yaml'])) as Obj
+    const allow = (policy.hosts?.allow ?? []) as string[]
+    const expected = serviceHosts(String(one(docs, 'Service').metadata.name), docs === chartDocs ? ns : 'default')
+    return { extends: policy.extends, missing: expected.filter(h => !allow.includes(h)), extra: allow.filter(h => !expected.includes(h)) }
+  })
+  return out
+}

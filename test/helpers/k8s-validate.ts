@@ -113,3 +113,63 @@ export async function validateAll (docs: readonly Obj[]): Promise<DocProblems[]>
   }
   return out
 }
+
+// ---------- Pod Security Standards ----------------------------------------------------------
+
+/** Capabilities `baseline` lets a container add (Pod Security Standards, Kubernetes ≥ 1.25). */
+export const BASELINE_CAPABILITIES = ['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE',
+  'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']
+const SAFE_SYSCTLS = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes']
+const RESTRICTED_VOLUMES = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret']
+const SELINUX_TYPES = ['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']
+
+export interface PodSecurityViolations { baseline: string[], restricted: string[] }
+
+/** What keeps one container of a pod spec (with the pod-level settings that apply to it) from
+ *  the `baseline` and `restricted` levels: the checks of the Pod Security admission
+ *  controller, written out. `restricted` lists the baseline violations too. */
+export function podSecurityViolations (pod: Obj, containerName: string): PodSecurityViolations {
+  const c = ([...(pod.containers ?? []), ...(pod.initContainers ?? [])] as Obj[]).find(x => x.name === containerName)
+  if (c === undefined) throw new Error(`no container ${containerName}`)
+  const psc: Obj = pod.securityContext ?? {}
+  const sc: Obj = c.securityContext ?? {}
+  const baseline: string[] = []
+  const restricted: string[] = []
+  // baseline
+  for (const k of ['hostNetwork', 'hostPID', 'hostIPC']) if (pod[k] === true) baseline.push(`${k}: true`)
+  if (psc.windowsOptions?.hostProcess === true || sc.windowsOptions?.hostProcess === true) baseline.push('windowsOptions.hostProcess')
+  if (sc.privileged === true) baseline.push('privileged: true')
+  for (const cap of (sc.capabilities?.add ?? []) as string[]) {
+    if (!BASELINE_CAPABILITIES.includes(cap)) baseline.push(`capabilities.add ${cap}`)
+  }
+  for (const v of (pod.volumes ?? []) as Obj[]) if (v.hostPath !== undefined) baseline.push(`hostPath volume ${String(v.name)}`)
+  for (const p of (c.ports ?? []) as Obj[]) {
+    if (p.hostPort !== undefined && p.hostPort !== 0) baseline.push(`hostPort ${String(p.hostPort)}`)
+  }
+  for (const s of [psc, sc]) {
+    if (s.appArmorProfile?.type === 'Unconfined') baseline.push('appArmorProfile Unconfined')
+    if (s.seccompProfile?.type === 'Unconfined') baseline.push('seccompProfile Unconfined')
+    const se: Obj | undefined = s.seLinuxOptions
+    if (se !== undefined && (!SELINUX_TYPES.includes(se.type ?? '') || se.user !== undefined || se.role !== undefined)) {
+      baseline.push('seLinuxOptions')
+    }
+  }
+  if (sc.procMount !== undefined && sc.procMount !== 'Default') baseline.push(`procMount ${String(sc.procMount)}`)
+  for (const s of (psc.sysctls ?? []) as Obj[]) if (!SAFE_SYSCTLS.includes(s.name)) baseline.push(`sysctl ${String(s.name)}`)
+  // restricted
+  for (const v of (pod.volumes ?? []) as Obj[]) {
+    const kind = Object.keys(v).find(k => k !== 'name')
+    if (kind === undefined || !RESTRICTED_VOLUMES.includes(kind)) restricted.push(`volume ${String(v.name)} of type ${String(kind)}`)
+  }
+  if (sc.allowPrivilegeEscalation !== false) restricted.push('allowPrivilegeEscalation is not false')
+  const nonRoot = sc.runAsNonRoot ?? psc.runAsNonRoot
+  if (nonRoot !== true) restricted.push('runAsNonRoot is not true')
+  if ((sc.runAsUser ?? psc.runAsUser) === 0) restricted.push('runAsUser 0')
+  const seccomp = (sc.seccompProfile ?? psc.seccompProfile)?.type
+  if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') restricted.push(`seccompProfile ${String(seccomp)}`)
+  if (!((sc.capabilities?.drop ?? []) as string[]).includes('ALL')) restricted.push('capabilities.drop lacks ALL')
+  for (const cap of (sc.capabilities?.add ?? []) as string[]) if (cap !== 'NET_BIND_SERVICE') restricted.push(`capabilities.add ${cap}`)
+  return { baseline, restricted: [...new Set([...baseline, ...restricted])] }
+}
