@@ -511,6 +511,32 @@ export function renderChart (chartDir: string, o: RenderOptions = {}): RenderedT
   return out
 }
 
+const KINDS = ['ConfigMap', 'Deployment', 'NetworkPolicy', 'Service']
+/** The ways the chart is meant to be installed: [label, options, kinds rendered]; rendered by
+ *  test/unit/helm-chart.test.ts with this renderer, and by test/containers/helm.test.ts with helm. */
+export const CHART_CASES: Array<[string, RenderOptions, string[]]> = [
+  ['HS256, secret from values (defaults)', { values: { auth: { jwtSecret: 'x'.repeat(48) } } }, [...KINDS, 'Secret'].sort()],
+  ['HS256, existing Secret', { values: { auth: { existingSecret: 'hedge-jwt' } } }, KINDS],
+  ['OIDC: JWKS URL, egress to the provider', {
+    releaseName: 'agent7', namespace: 'lab',
+    values: {
+      auth: { jwksUrl: 'https://idp.example/.well-known/jwks.json', algorithms: ['ES256'], issuer: 'https://idp.example' },
+      networkPolicy: { extraEgress: [{ to: [{ ipBlock: { cidr: '203.0.113.10/32' } }], ports: [{ protocol: 'TCP', port: 443 }] }] },
+    },
+  }, KINDS],
+  ['inline JWKS, PVC workspace, web egress, baseline-only sandbox', {
+    releaseName: 'my-hedge-sandbox', namespace: 'agents',
+    values: {
+      auth: { jwks: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}', algorithms: ['EdDSA'] },
+      sandbox: { appendOnlyStore: false, workspace: { existingClaim: 'agent-work' } },
+      networkPolicy: { allowWebEgress: true },
+      policy: { extraHosts: ['sandbox.example.com'], overrides: { listen: { adminPort: 18080 } } },
+    },
+  }, KINDS],
+  ['no NetworkPolicy', { values: { auth: { existingSecret: 'hedge-jwt' }, networkPolicy: { enabled: false } } },
+    ['ConfigMap', 'Deployment', 'Service']],
+]
+
 // ---------- the chart against the plain manifest --------------------------------------------
 
 /** The host names a policy must allow for a Service `svc` in namespace `ns` (and loopback). */

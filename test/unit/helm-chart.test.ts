@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { chartVsManifest, HelmRenderError, renderChart, serviceHosts, type RenderOptions } from '../helpers/helm-render.ts'
+import {
+  CHART_CASES as CASES, chartVsManifest, HelmRenderError, renderChart, serviceHosts, type RenderOptions,
+} from '../helpers/helm-render.ts'
 import { parseManifests, podSecurityViolations, validateAll } from '../helpers/k8s-validate.ts'
 import { parsePolicy } from '../../src/policy/load.ts'
 
@@ -21,38 +23,13 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const CHART = join(ROOT, 'deploy/helm/hedge')
 const K8S = 'deploy/kubernetes/sandbox-with-hedge.yaml'
 const manifest = parseManifests(readFileSync(join(ROOT, K8S), 'utf8'), K8S)
-const SECRET = 'x'.repeat(48)
+const SECRET = 'x'.repeat(48) // the value CHART_CASES uses
 
 const render = (o: RenderOptions): Obj[] => renderChart(CHART, o).flatMap(r => parseManifests(r.text, r.source))
 const one = (docs: Obj[], kind: string): Obj => docs.find(d => d.kind === kind) as Obj
 const pod = (docs: Obj[]): Obj => one(docs, 'Deployment').spec.template.spec as Obj
 const container = (docs: Obj[], name: string): Obj => (pod(docs).containers as Obj[]).find(c => c.name === name) as Obj
 const policyOf = (docs: Obj[]): Obj => parse(String(one(docs, 'ConfigMap').data['policy.yaml'])) as Obj
-
-const KINDS = ['ConfigMap', 'Deployment', 'NetworkPolicy', 'Service']
-/** The ways the chart is meant to be installed: [label, options, kinds rendered]. */
-const CASES: Array<[string, RenderOptions, string[]]> = [
-  ['HS256, secret from values (defaults)', { values: { auth: { jwtSecret: SECRET } } }, [...KINDS, 'Secret'].sort()],
-  ['HS256, existing Secret', { values: { auth: { existingSecret: 'hedge-jwt' } } }, KINDS],
-  ['OIDC: JWKS URL, egress to the provider', {
-    releaseName: 'agent7', namespace: 'lab',
-    values: {
-      auth: { jwksUrl: 'https://idp.example/.well-known/jwks.json', algorithms: ['ES256'], issuer: 'https://idp.example' },
-      networkPolicy: { extraEgress: [{ to: [{ ipBlock: { cidr: '203.0.113.10/32' } }], ports: [{ protocol: 'TCP', port: 443 }] }] },
-    },
-  }, KINDS],
-  ['inline JWKS, PVC workspace, web egress, baseline-only sandbox', {
-    releaseName: 'my-hedge-sandbox', namespace: 'agents',
-    values: {
-      auth: { jwks: '{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}', algorithms: ['EdDSA'] },
-      sandbox: { appendOnlyStore: false, workspace: { existingClaim: 'agent-work' } },
-      networkPolicy: { allowWebEgress: true },
-      policy: { extraHosts: ['sandbox.example.com'], overrides: { listen: { adminPort: 18080 } } },
-    },
-  }, KINDS],
-  ['no NetworkPolicy', { values: { auth: { existingSecret: 'hedge-jwt' }, networkPolicy: { enabled: false } } },
-    ['ConfigMap', 'Deployment', 'Service']],
-]
 
 t.test('every install renders, and every rendered document passes schema validation', async t => {
   for (const [label, o, kinds] of CASES) {
