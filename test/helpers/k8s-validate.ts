@@ -173,3 +173,67 @@ export function podSecurityViolations (pod: Obj, containerName: string): PodSecu
   for (const cap of (sc.capabilities?.add ?? []) as string[]) if (cap !== 'NET_BIND_SERVICE') restricted.push(`capabilities.add ${cap}`)
   return { baseline, restricted: [...new Set([...baseline, ...restricted])] }
 }
+
+// ---------- references the schema cannot see ------------------------------------------------
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/ // Service names
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+const PORT_NAME = /^(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*$/
+
+/** A few of the API server's semantic checks, for the objects this repository ships: names,
+ *  port names, volume mounts naming volumes, named probe and Service ports declared by the
+ *  pod, ConfigMaps mounted from the same set of documents, selectors that select the pod. */
+export function referenceProblems (docs: readonly Obj[]): string[] {
+  const out: string[] = []
+  for (const d of docs) {
+    const name = String(d.metadata?.name)
+    const label = d.kind === 'Service' ? DNS1035_LABEL : DNS1123_SUBDOMAIN
+    if (!label.test(name) || name.length > (d.kind === 'Service' ? 63 : 253)) out.push(`${String(d.kind)} ${name}: invalid name`)
+  }
+  for (const dep of docs.filter(d => d.kind === 'Deployment')) {
+    const tmpl: Obj = dep.spec?.template ?? {}
+    const pod: Obj = tmpl.spec ?? {}
+    const labels: Obj = tmpl.metadata?.labels ?? {}
+    const selects = (sel: Obj | undefined): boolean => sel !== undefined && Object.entries(sel).every(([k, v]) => labels[k] === v)
+    if (!selects(dep.spec?.selector?.matchLabels)) out.push(`Deployment ${String(dep.metadata?.name)}: selector does not match the pod`)
+    const volumes = new Set(((pod.volumes ?? []) as Obj[]).map(v => String(v.name)))
+    const ports = new Set<string>()
+    for (const c of [...(pod.containers ?? []), ...(pod.initContainers ?? [])] as Obj[]) {
+      if (!DNS1123_LABEL.test(String(c.name))) out.push(`container ${String(c.name)}: invalid name`)
+      for (const p of (c.ports ?? []) as Obj[]) {
+        if (p.name !== undefined && !PORT_NAME.test(String(p.name))) out.push(`${String(c.name)}: invalid port name ${String(p.name)}`)
+        if (p.name !== undefined) ports.add(String(p.name))
+      }
+      for (const m of (c.volumeMounts ?? []) as Obj[]) {
+        if (!volumes.has(String(m.name))) out.push(`${String(c.name)}: mounts unknown volume ${String(m.name)}`)
+      }
+    }
+    for (const c of (pod.containers ?? []) as Obj[]) {
+      for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe']) {
+        const port = (c[probe]?.httpGet ?? c[probe]?.tcpSocket)?.port as unknown
+        if (typeof port === 'string' && !((c.ports ?? []) as Obj[]).some(p => p.name === port)) {
+          out.push(`${String(c.name)}: ${probe} uses undeclared port ${port}`)
+        }
+      }
+    }
+    for (const v of (pod.volumes ?? []) as Obj[]) {
+      const cm = v.configMap?.name as string | undefined
+      if (cm !== undefined && !docs.some(d => d.kind === 'ConfigMap' && d.metadata?.name === cm)) {
+        out.push(`volume ${String(v.name)}: no ConfigMap ${cm}`)
+      }
+    }
+    for (const svc of docs.filter(d => d.kind === 'Service')) {
+      if (!selects(svc.spec?.selector)) out.push(`Service ${String(svc.metadata?.name)}: selector does not match the pod`)
+      for (const p of (svc.spec?.ports ?? []) as Obj[]) {
+        if (typeof p.targetPort === 'string' && !ports.has(p.targetPort)) {
+          out.push(`Service port ${String(p.name)}: no container port ${p.targetPort}`)
+        }
+      }
+    }
+    for (const np of docs.filter(d => d.kind === 'NetworkPolicy')) {
+      if (!selects(np.spec?.podSelector?.matchLabels)) out.push(`NetworkPolicy ${String(np.metadata?.name)}: does not select the pod`)
+    }
+  }
+  return out
+}

@@ -13,7 +13,7 @@ import { parse } from 'yaml'
 import {
   CHART_CASES as CASES, chartVsManifest, HelmRenderError, renderChart, serviceHosts, type RenderOptions,
 } from '../helpers/helm-render.ts'
-import { parseManifests, podSecurityViolations, validateAll } from '../helpers/k8s-validate.ts'
+import { parseManifests, podSecurityViolations, referenceProblems, validateAll } from '../helpers/k8s-validate.ts'
 import { parsePolicy } from '../../src/policy/load.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -36,6 +36,7 @@ t.test('every install renders, and every rendered document passes schema validat
     const docs = render(o)
     t.same(docs.map(d => d.kind).sort(), kinds, `${label}: the documents`)
     t.same(await validateAll(docs), [], `${label}: no schema errors, no unknown fields`)
+    t.same(referenceProblems(docs), [], `${label}: names, ports, mounts, selectors`)
     const svc = String(one(docs, 'Service').metadata.name)
     const policy = parsePolicy(String(one(docs, 'ConfigMap').data['policy.yaml']), `${label} policy.yaml`, {})
     for (const h of serviceHosts(svc, o.namespace ?? 'default')) t.ok(policy.hosts.allow.includes(h), `${label}: ${h} is an allowed Host`)

@@ -5,7 +5,7 @@ import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseManifests, validateAll, validateObject } from '../helpers/k8s-validate.ts'
+import { parseManifests, referenceProblems, validateAll, validateObject } from '../helpers/k8s-validate.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>
@@ -22,6 +22,8 @@ t.test(`${K8S}: every document validates against its kind's schema`, async t => 
 const deployment = (): Obj => structuredClone(docs.find(d => d.kind === 'Deployment') as Obj)
 const container = (d: Obj, name: string): Obj => (d.spec.template.spec.containers as Obj[]).find(c => c.name === name) as Obj
 const of = (kind: string): Obj => structuredClone(docs.find(d => d.kind === kind) as Obj)
+const kind = (ds: Obj[], k: string): Obj => ds.find(d => d.kind === k) as Obj
+const dep = (ds: Obj[]): Obj => kind(ds, 'Deployment')
 
 /** A broken copy of a document and the problem it must be rejected for. */
 const NEAR_MISSES: Array<[string, () => Obj, RegExp]> = [
@@ -92,4 +94,25 @@ t.test('validateAll reports an unknown kind rather than skipping it', async t =>
   const all = [...docs, { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }]
   const bad = await validateAll(all)
   t.same(bad.map(b => b.kind), ['Widget'])
+})
+
+t.test('references the schema cannot see: names, ports, mounts, selectors', async t => {
+  t.same(referenceProblems(docs), [], K8S)
+  const broken: Array<[string, (ds: Obj[]) => void, RegExp]> = [
+    ['a mount of an undeclared volume', ds => { container(dep(ds), 'gateway').volumeMounts[0].name = 'kernel-sock' },
+      /unknown volume kernel-sock/],
+    ['a probe on an undeclared port', ds => { container(dep(ds), 'gateway').readinessProbe.httpGet.port = 'admn' }, /undeclared port/],
+    ['a Service targetPort no container declares', ds => { kind(ds, 'Service').spec.ports[0].targetPort = 'kernal' },
+      /no container port kernal/],
+    ['a port name over 15 characters', ds => { container(dep(ds), 'gateway').ports[2].name = 'administration-port' }, /invalid port name/],
+    ['an upper-case object name', ds => { kind(ds, 'ConfigMap').metadata.name = 'Hedge-Policy' }, /invalid name/],
+    ['the policy ConfigMap missing', ds => { ds.splice(ds.findIndex(d => d.kind === 'ConfigMap'), 1) }, /no ConfigMap hedge-policy/],
+    ['a NetworkPolicy selecting other pods', ds => { kind(ds, 'NetworkPolicy').spec.podSelector.matchLabels = { app: 'x' } },
+      /does not select/],
+  ]
+  for (const [what, mutate, reason] of broken) {
+    const copy = structuredClone(docs)
+    mutate(copy)
+    t.match(referenceProblems(copy).join(' | '), reason, what)
+  }
 })
