@@ -141,6 +141,27 @@ t.test('Pod Security: the gateway meets restricted; the sandbox needs what the d
   }
 })
 
+t.test('probes on the gateway\'s admin port, resource requests for both containers', async t => {
+  const adminPort = parsePolicy(String(one(manifest, 'ConfigMap').data['policy.yaml']), K8S, {}).listen.adminPort
+  const installs: Array<[string, Obj[]]> = [[K8S, manifest], ['chart', render({ values: { auth: { jwtSecret: SECRET } } })]]
+  for (const [label, docs] of installs) {
+    const gw = container(docs, 'gateway')
+    const admin = (gw.ports as Obj[]).find(p => p.name === 'admin')
+    t.equal(admin?.containerPort, adminPort, `${label}: the admin port is the policy's (${adminPort})`)
+    for (const probe of ['readinessProbe', 'livenessProbe']) {
+      t.equal(gw[probe]?.httpGet?.port, 'admin', `${label}: gateway ${probe} on the admin port`)
+    }
+    t.same([gw.readinessProbe.httpGet.path, gw.livenessProbe.httpGet.path], ['/readyz', '/healthz'], `${label}: /readyz, /healthz`)
+    const sandboxProbe = (container(docs, 'sandbox').livenessProbe?.exec?.command ?? []) as string[]
+    t.ok(sandboxProbe.join(' ').includes('/run/hedge/kernel.sock'), `${label}: sandbox probed on the kernel socket`)
+    for (const c of pod(docs).containers as Obj[]) {
+      const req: Obj = c.resources?.requests ?? {}
+      t.ok(req.cpu !== undefined && req.memory !== undefined, `${label}: ${String(c.name)} requests cpu and memory`)
+      t.ok(c.resources?.limits?.memory !== undefined, `${label}: ${String(c.name)} has a memory limit`)
+    }
+  }
+})
+
 t.test('the renderer: Go semantics for what the chart uses, an error for anything else', async t => {
   const dir = mkdtempSync(join(tmpdir(), 'hedge-helm-render-'))
   t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
