@@ -1,5 +1,5 @@
 // `helm template` for this repository's chart, without helm (neither Debian 12 nor npm ships
-// it, and no maintained JavaScript implementation of Go templates + sprig exists on npm).
+// it, and no maintained JavaScript implementation of Go templates + sprig was found on npm).
 // It implements exactly the subset of Go's text/template and of helm's functions that
 // deploy/helm/hedge uses, with their Go semantics, and throws on anything else — an unknown
 // function, action, keyword, printf verb, a field missing on a built-in object, a value Go
