@@ -1,17 +1,23 @@
-// The helm chart (deploy/helm/hedge). Rendered with `helm template` where helm is installed
-// (it is not on the development machines: neither Debian 12 nor npm ships it), and the
-// rendered pod must match deploy/kubernetes/sandbox-with-hedge.yaml — the manifest the pod
-// layout test runs for real — in everything that matters for security and wiring.
+// The helm chart (deploy/helm/hedge) rendered by the real `helm template` where helm is
+// installed (it is not on the development machines: neither Debian 12 nor npm ships it; there
+// test/unit/helm-chart.test.ts renders it with test/helpers/helm-render.ts). For each install
+// mode: every document passes schema validation, the output is what the repository's renderer
+// produces (so the unit test's renderer is checked against helm itself), and the pod matches
+// deploy/kubernetes/sandbox-with-hedge.yaml — the manifest the pod layout test runs for real.
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parse, parseAllDocuments } from 'yaml'
+import { parse } from 'yaml'
 import { ROOT } from './engine.ts'
+import { CHART_CASES, chartVsManifest, renderChart } from '../helpers/helm-render.ts'
+import { parseManifests, validateAll } from '../helpers/k8s-validate.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = Record<string, any>
 const CHART = join(ROOT, 'deploy/helm/hedge')
+const K8S = 'deploy/kubernetes/sandbox-with-hedge.yaml'
 
 t.test('chart metadata and values parse', async t => {
   const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8')) as Obj
@@ -22,26 +28,43 @@ t.test('chart metadata and values parse', async t => {
   t.equal(values.networkPolicy.enabled, true)
 })
 
+/** Documents without what differs by construction: the checksum of the ConfigMap's text
+ *  (toYaml's layout may differ between Go's yaml and ours while the YAML means the same). */
+const comparable = (docs: Obj[]): Obj[] => docs.map(d => {
+  const c = structuredClone(d)
+  if (c.kind === 'Deployment') delete c.spec?.template?.metadata?.annotations?.['checksum/policy']
+  return c
+}).sort((a, b) => `${String(a.kind)}/${String(a.metadata?.name)}`.localeCompare(`${String(b.kind)}/${String(b.metadata?.name)}`))
+
 const helm = spawnSync('helm', ['version', '--short'], { encoding: 'utf8', timeout: 20_000 })
 if (helm.status !== 0) {
-  t.comment('helm: skipped (no helm binary; render with `helm template` where it is installed)')
+  t.comment('helm: skipped (no helm binary; test/unit/helm-chart.test.ts renders the chart without it)')
 } else {
-  t.test('helm template renders; the pod matches the plain manifest', async t => {
-    const r = spawnSync('helm', ['template', 'hedge', CHART, '--namespace', 'default', '--set', `auth.jwtSecret=${'x'.repeat(48)}`], { encoding: 'utf8', timeout: 60_000 })
-    t.equal(r.status, 0, r.stderr)
-    const docs = parseAllDocuments(r.stdout).map(d => d.toJSON() as Obj).filter(Boolean)
-    t.same(docs.map(d => d.kind).sort(), ['ConfigMap', 'Deployment', 'NetworkPolicy', 'Secret', 'Service'])
-    const plain = parseAllDocuments(readFileSync(join(ROOT, 'deploy/kubernetes/sandbox-with-hedge.yaml'), 'utf8')).map(d => d.toJSON() as Obj)
-    const podOf = (ds: Obj[]): Obj => ds.find(d => d.kind === 'Deployment')!.spec.template.spec
-    const rendered = podOf(docs); const manifest = podOf(plain)
-    for (const name of ['sandbox', 'gateway']) {
-      const a = (rendered.containers as Obj[]).find(c => c.name === name)!
-      const b = (manifest.containers as Obj[]).find(c => c.name === name)!
-      t.same(a.args, b.args, `${name}: args`)
-      t.same({ ...a.securityContext, seccompProfile: undefined }, { ...b.securityContext, seccompProfile: undefined }, `${name}: securityContext`)
-      t.same(a.volumeMounts.map((m: Obj) => m.mountPath).sort(), b.volumeMounts.map((m: Obj) => m.mountPath).sort(), `${name}: mounts`)
+  const dir = mkdtempSync(join(tmpdir(), 'hedge-helm-values-'))
+  t.teardown(() => { rmSync(dir, { recursive: true, force: true }) })
+  const manifest = parseManifests(readFileSync(join(ROOT, K8S), 'utf8'), K8S)
+
+  t.test('helm template: each install mode renders, validates, and equals the repository renderer', async t => {
+    for (const [i, [label, o, kinds]] of CHART_CASES.entries()) {
+      const file = join(dir, `values-${i}.json`) // JSON is YAML: helm reads it with -f
+      writeFileSync(file, JSON.stringify(o.values ?? {}))
+      const release = o.releaseName ?? 'hedge'
+      const ns = o.namespace ?? 'default'
+      const r = spawnSync('helm', ['template', release, CHART, '--namespace', ns, '-f', file], { encoding: 'utf8', timeout: 60_000 })
+      t.equal(r.status, 0, `${label}: ${r.stderr}`)
+      const docs = parseManifests(r.stdout, `helm template (${label})`)
+      t.same(docs.map(d => d.kind).sort(), kinds, `${label}: the documents`)
+      t.same(await validateAll(docs), [], `${label}: schema validation`)
+      const ours = renderChart(CHART, o).flatMap(x => parseManifests(x.text, x.source))
+      t.same(comparable(ours), comparable(docs), `${label}: test/helpers/helm-render.ts renders what helm renders`)
     }
-    const policy = parse(docs.find(d => d.kind === 'ConfigMap')!.data['policy.yaml']) as Obj
-    t.ok(policy.hosts.allow.includes('hedge.default.svc.cluster.local'), 'the Service names are allowed Hosts')
+  })
+
+  t.test('helm template: the pod matches the plain manifest', async t => {
+    const file = join(dir, 'values-secret.json')
+    writeFileSync(file, JSON.stringify({ auth: { jwtSecret: 'x'.repeat(48) } }))
+    const r = spawnSync('helm', ['template', 'hedge', CHART, '--namespace', 'default', '-f', file], { encoding: 'utf8', timeout: 60_000 })
+    t.equal(r.status, 0, r.stderr)
+    for (const e of chartVsManifest(parseManifests(r.stdout, 'helm template'), manifest, 'default')) t.same(e.chart, e.manifest, e.what)
   })
 }
