@@ -17,6 +17,7 @@ import { createWorkspace, DEFAULT_WORKSPACE_ROOT, type Workspace } from './works
 import { startKernelServer, type KernelServer } from './kernel.ts'
 import { startChromium, type ChromiumSupervisor } from './chromium.ts'
 import { startForwarder, type Forwarder } from './forwarder.ts'
+import { formatUpstream } from '../net/upstream.ts'
 import type { Logger } from '../logger.ts'
 
 export interface SandboxOptions {
@@ -103,7 +104,7 @@ export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
     const shown = (url: string): string => url.replace('//0.0.0.0:', '//127.0.0.1:')
     return {
       urls: {
-        kernel: kernel.socketPath !== undefined ? `unix:${kernel.socketPath}` : shown(kernel.url),
+        kernel: kernel.upstream.kind === 'unix' ? formatUpstream(kernel.upstream) : shown(kernel.url),
         chromium: chromium.url,
         cdp: forwarder === undefined ? null : shown(forwarder.url),
         workspace: workspace.root,
