@@ -50,7 +50,9 @@ function hostForUrl (host: string): string {
 export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
   const { policy, logger } = cfg
   const kernelUpstream = parseUpstream(cfg.kernelUpstream) // before anything listens: a bad upstream starts nothing
-  if (cfg.cdpUpstream !== undefined && parseUpstream(cfg.cdpUpstream).kind !== 'tcp') throw new Error(`the CDP upstream must be http://HOST:PORT, got ${cfg.cdpUpstream}`)
+  if (cfg.cdpUpstream !== undefined && parseUpstream(cfg.cdpUpstream).kind !== 'tcp') {
+    throw new Error(`the CDP upstream must be http://HOST:PORT, got ${cfg.cdpUpstream}`)
+  }
   const compiled = compilePolicy(policy)
   const host = cfg.host ?? policy.listen.host
   if ((policy.listen.tlsCert === undefined) !== (policy.listen.tlsKey === undefined)) throw new Error('listen.tlsCert and listen.tlsKey go together')
@@ -64,7 +66,8 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
   const closers: Array<() => Promise<void>> = []
   try {
     const tlsFiles = tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}
-    const kernel: FastifyInstance = await buildKernelFront({ compiled, upstream: formatUpstream(kernelUpstream), verifier, logger, ...tlsFiles })
+    const kernelFront = { compiled, upstream: formatUpstream(kernelUpstream), verifier, logger, ...tlsFiles }
+    const kernel: FastifyInstance = await buildKernelFront(kernelFront)
     closers.push(async () => { await kernel.close() })
     const kernelAddr = await kernel.listen({ port: cfg.ports?.kernel ?? policy.listen.kernelPort, host })
     const kernelPort = new URL(kernelAddr).port

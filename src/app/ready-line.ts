@@ -11,12 +11,15 @@ const d = (description: string): { description: string } => ({ description })
 const HttpUrl = (description: string): ReturnType<typeof Type.String> => Type.String({ pattern: '^https?://[^\\s/]+$', ...d(description) })
 
 export const ReadyLineSchema = Type.Object({
-  topology: Type.Optional(Type.Union(TOPOLOGIES.map(x => Type.Literal(x)),
-    d('The stack\'s shape: `documented`, `gateway` or `hedged` (docs/ready-line.md). Always printed; absent only in lines from older versions.'))),
+  topology: Type.Optional(Type.Union(TOPOLOGIES.map(x => Type.Literal(x)), d('The stack\'s shape: `documented`, `gateway` or `hedged` ' +
+    '(docs/ready-line.md). Always printed; absent only in lines from older versions.'))),
   sandbox: Type.Object({
-    kernel: Type.String({ pattern: '^(http://[^\\s/]+|unix:/\\S+)$', ...d('The kernel server itself: `http://HOST:PORT`, or `unix:/path` (hedged).') }),
+    kernel: Type.String({
+      pattern: '^(http://[^\\s/]+|unix:/\\S+)$', ...d('The kernel server itself: `http://HOST:PORT`, or `unix:/path` (hedged).'),
+    }),
     chromium: HttpUrl('Chromium\'s own DevTools endpoint, on loopback.'),
-    cdp: Type.Union([HttpUrl('The permissive 9223 forwarder (documented topology).'), Type.Null()], d('The 9223 forwarder, or null without one.')),
+    cdp: Type.Union([HttpUrl('The permissive 9223 forwarder (documented topology).'), Type.Null()],
+      d('The 9223 forwarder, or null without one.')),
     workspace: Type.String({ minLength: 1, ...d('The workspace root.') }),
   }, d('The sandbox\'s internals: for oracles and operators on the same machine, not for agents.')),
   gateway: Type.Optional(Type.Object({
@@ -81,7 +84,8 @@ export function readyLine (p: ReadyLineParts): string {
 function check (r: unknown): asserts r is ReadyLine {
   if (!validate(r)) {
     const errs = (validate.errors ?? []).filter(e => e.keyword !== 'anyOf')
-    throw new ReadyLineError(`not a valid ready line: ${[...new Set((errs.length > 0 ? errs : validate.errors ?? []).map(errorLine))].join('; ')}`)
+    const lines = [...new Set((errs.length > 0 ? errs : validate.errors ?? []).map(errorLine))]
+    throw new ReadyLineError(`not a valid ready line: ${lines.join('; ')}`)
   }
 }
 
@@ -92,7 +96,9 @@ function check (r: unknown): asserts r is ReadyLine {
 export function parseReadyLine (text: string): ReadyLine & { topology: Topology } {
   const line = text.split('\n').find(l => l.startsWith('ready ')) ?? text
   let json: unknown
-  try { json = JSON.parse(line.replace(/^ready /, '')) } catch { throw new ReadyLineError('no "ready {json}" line (its JSON does not parse)') }
+  try { json = JSON.parse(line.replace(/^ready /, '')) } catch {
+    throw new ReadyLineError('no "ready {json}" line (its JSON does not parse)')
+  }
   check(json)
   return { ...json, topology: json.topology ?? defaultTopology(json.policy ?? 'baseline') }
 }

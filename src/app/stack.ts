@@ -62,10 +62,12 @@ export async function startStack (o: StackOptions): Promise<Stack> {
   const { policy, logger } = o
   const ports = o.ports ?? {}
   if (!shape.egressGuard && policy.layers.egress !== 'off') {
-    logger.warn({ event: 'topology', topology: o.topology }, `topology ${o.topology}: Chromium is not behind the egress guard, the egress layer has no effect`)
+    logger.warn({ event: 'topology', topology: o.topology },
+      `topology ${o.topology}: Chromium is not behind the egress guard, the egress layer has no effect`)
   }
   if (o.topology === 'hedged' && policy.layers.egress === 'off') {
-    logger.info({ event: 'topology', topology: o.topology }, 'egress layer off: the guard still runs in front of Chromium and passes everything')
+    logger.info({ event: 'topology', topology: o.topology },
+      'egress layer off: the guard still runs in front of Chromium and passes everything')
   }
   if (withGateway && o.topology !== 'hedged' && policy.layers.auth !== 'off') {
     logger.warn({ event: 'topology', topology: o.topology },
@@ -114,7 +116,11 @@ export async function startStack (o: StackOptions): Promise<Stack> {
         kernelUpstream: sandbox.urls.kernel,
         cdpUpstream: sandbox.urls.chromium,
         workspace: { output: sandbox.workspace.output, upload: sandbox.workspace.upload },
-        ports: Object.fromEntries(Object.entries({ kernel: ports.kernel, cdp: ports.cdp, admin: ports.admin }).filter(([, v]) => v !== undefined)),
+        ports: {
+          ...(ports.kernel !== undefined ? { kernel: ports.kernel } : {}),
+          ...(ports.cdp !== undefined ? { cdp: ports.cdp } : {}),
+          ...(ports.admin !== undefined ? { admin: ports.admin } : {}),
+        },
       })
       stops.push(() => gw.close())
       gateway = gw

@@ -10,9 +10,10 @@ import { SCOPES, type Scope } from '../policy/schema.ts'
 import { untilSignal } from './signals.ts'
 import type { Command } from './main.ts'
 
+const DEFAULT_TOPOLOGY = 'documented for the policy named baseline, else hedged; never from a layer switch'
 const FLAGS: FlagSpecs = {
   policy: { type: 'string', help: 'policy name (policies/NAME.yaml) or file', default: 'hedged' },
-  topology: { type: 'string', help: `the stack's shape: ${TOPOLOGIES.join(', ')} (docs/ready-line.md)`, default: 'documented for the policy named baseline, else hedged' },
+  topology: { type: 'string', help: `the stack's shape: ${TOPOLOGIES.join(', ')} (docs/ready-line.md)`, default: DEFAULT_TOPOLOGY },
   'kernel-port': { type: 'string', help: 'gateway kernel front port (0 = OS chooses)', default: '18888' },
   'cdp-port': { type: 'string', help: 'gateway CDP front port', default: '19223' },
   'admin-port': { type: 'string', help: 'gateway admin port', default: '18080' },
@@ -66,7 +67,8 @@ export const command: Command = {
             cdp: await mintToken(policy.auth, { audience: 'cdp', scopes: all('cdp:'), ttlSeconds: 12 * 3600, env }),
           }
       const line = readyLine({
-        topology, sandbox: stack.sandbox.urls, gateway: stack.gateway?.urls ?? null, policy: policy.name, policyFile: resolvePolicyPath(policyArg), token,
+        topology, sandbox: stack.sandbox.urls, gateway: stack.gateway?.urls ?? null,
+        policy: policy.name, policyFile: resolvePolicyPath(policyArg), token,
       })
       process.stdout.write(`${line}\n`)
       await untilSignal()

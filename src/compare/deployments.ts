@@ -34,14 +34,18 @@ export interface DeploymentSpec {
  * root or as the agent), and the tokens it printed stand for every credential a legitimate
  * orchestrator holds. Nothing is started or stopped.
  */
-export async function attachDeployment (name: string, ready: ReadyLine & { topology: Topology }, policy: Readonly<Policy>, hardened: boolean): Promise<Deployment> {
+export async function attachDeployment (
+  name: string, ready: ReadyLine & { topology: Topology }, policy: Readonly<Policy>, hardened: boolean,
+): Promise<Deployment> {
   const outside = await mkdtemp(join(tmpdir(), 'hedge-compare-outside-'))
   await chmod(outside, 0o1777)
   const layers = Object.fromEntries(LAYERS.map(l => [l, policy.layers[l] ?? 'off'])) as Record<LayerName, LayerMode>
   const ws = ready.sandbox.workspace
   return {
     name, hardened, policy, layers, topology: ready.topology,
-    endpoints: ready.gateway !== undefined ? { kernel: ready.gateway.kernel, cdp: ready.gateway.cdp } : { kernel: ready.sandbox.kernel, cdp: ready.sandbox.cdp ?? ready.sandbox.chromium },
+    endpoints: ready.gateway !== undefined
+      ? { kernel: ready.gateway.kernel, cdp: ready.gateway.cdp }
+      : { kernel: ready.sandbox.kernel, cdp: ready.sandbox.cdp ?? ready.sandbox.chromium },
     internals: {
       kernel: ready.sandbox.kernel,
       kernelTcp: parseUpstream(ready.sandbox.kernel).kind === 'tcp' ? ready.sandbox.kernel : null,
@@ -101,7 +105,9 @@ export async function startDeployment (spec: DeploymentSpec, fx: Fixtures, logge
       kernel: sandbox.urls.kernel,
       kernelTcp: parseUpstream(sandbox.urls.kernel).kind === 'tcp' ? sandbox.urls.kernel : null,
       chromium: sandbox.urls.chromium,
-      workspace: { root: sandbox.workspace.root, upload: sandbox.workspace.upload, output: sandbox.workspace.output, store: sandbox.workspace.store },
+      workspace: {
+        root: sandbox.workspace.root, upload: sandbox.workspace.upload, output: sandbox.workspace.output, store: sandbox.workspace.store,
+      },
       kernelHome: sandbox.kernel.homeDir,
       chromiumHome: join(sandbox.chromium.root, 'home'),
       stageUpload: async (name: string, data: string) => await sandbox.workspace.writeUpload(name, data),
@@ -111,7 +117,9 @@ export async function startDeployment (spec: DeploymentSpec, fx: Fixtures, logge
       : { kernel: stack.gateway.urls.kernel, cdp: stack.gateway.urls.cdp as string }
     return {
       name: spec.name, hardened: spec.hardened, policy, layers, topology, endpoints, internals,
-      token: async (audience, scopes, ttlSeconds = 3600) => (layers.auth === 'off' ? null : await mintToken(policy.auth, { audience, scopes, ttlSeconds, env, subject: 'hedge-compare' })),
+      token: async (audience, scopes, ttlSeconds = 3600) => (layers.auth === 'off'
+        ? null
+        : await mintToken(policy.auth, { audience, scopes, ttlSeconds, env, subject: 'hedge-compare' })),
       stop,
     }
   } catch (err) {

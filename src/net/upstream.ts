@@ -22,7 +22,6 @@ function refuse (s: string, why: string): never {
 
 export function parseUpstream (s: string): Upstream {
   if (typeof s !== 'string' || s === '') refuse(String(s), 'empty')
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f]/.test(s)) refuse(s, 'whitespace or control characters')
   if (s.startsWith('unix:')) {
     const path = s.slice('unix:'.length)
@@ -45,7 +44,9 @@ export function parseUpstream (s: string): Upstream {
   try { url = new URL(s) } catch { refuse(s, 'not a URL') }
   if (url.username !== '' || url.password !== '') refuse(s, 'credentials in the URL')
   if (url.hostname === '') refuse(s, 'no host')
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || s.includes('?') || s.includes('#')) refuse(s, 'an upstream has no path, query or fragment')
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '' || s.includes('?') || s.includes('#')) {
+    refuse(s, 'an upstream has no path, query or fragment')
+  }
   return { kind: 'tcp', url: new URL(url.origin) }
 }
 
@@ -63,7 +64,9 @@ export function upstreamRequestOptions (u: Upstream, path: string, o: RequestOpt
 }
 
 /** One HTTP request to the upstream; the caller ends it (as with node:http's request). */
-export function upstreamRequest (u: Upstream, path: string, o: RequestOptions = {}, onResponse?: (res: IncomingMessage) => void): ClientRequest {
+export function upstreamRequest (
+  u: Upstream, path: string, o: RequestOptions = {}, onResponse?: (res: IncomingMessage) => void,
+): ClientRequest {
   return request(upstreamRequestOptions(u, path, o), onResponse)
 }
 
