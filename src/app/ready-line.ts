@@ -2,7 +2,7 @@
 // its JSON Schema (TypeBox), the typed function that builds it, and the validating reader
 // for what consumes it (hedge compare --attach, tests). Stability: fields are only ever
 // added; readers ignore fields they do not know; a line without `topology` (older hedge)
-// reads as its policy name's default topology.
+// reads as its policy name's default topology, one without `token` (hedge sandbox's) as token null.
 import { Type, type Static } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
 import { defaultTopology, TOPOLOGIES, type Topology } from './topology.ts'
@@ -30,13 +30,15 @@ export const ReadyLineSchema = Type.Object({
   }, d('The gateway\'s listeners (absent when only the sandbox runs).'))),
   policy: Type.Optional(Type.String({ minLength: 1, ...d('The policy\'s name.') })),
   policyFile: Type.Optional(Type.String({ minLength: 1, ...d('The policy file it was loaded from.') })),
-  token: Type.Union([Type.Object({
+  token: Type.Optional(Type.Union([Type.Object({
     kernel: Type.String({ minLength: 1, ...d('A development token, audience kernel, every kernel scope.') }),
     cdp: Type.String({ minLength: 1, ...d('A development token, audience cdp, every cdp scope.') }),
-  }), Type.Null()], d('Development tokens (null when the auth layer is off).')),
+  }), Type.Null()], d('Development tokens (null when the auth layer is off; absent in `hedge sandbox`\'s line: none).'))),
 }, { title: 'ReadyLine', ...d('What `hedge up` prints after "ready ".') })
 
 export type ReadyLine = Static<typeof ReadyLineSchema>
+/** A ready line as read: topology and token always present. */
+export type ReadReadyLine = ReadyLine & { topology: Topology, token: { kernel: string, cdp: string } | null }
 
 export interface ReadyLineParts {
   topology: Topology
@@ -93,12 +95,12 @@ function check (r: unknown): asserts r is ReadyLine {
  * Read a ready line: the first line starting "ready " in `text` (or `text` itself as JSON),
  * validated; a missing `topology` is filled in from the policy name. Throws ReadyLineError.
  */
-export function parseReadyLine (text: string): ReadyLine & { topology: Topology } {
+export function parseReadyLine (text: string): ReadReadyLine {
   const line = text.split('\n').find(l => l.startsWith('ready ')) ?? text
   let json: unknown
   try { json = JSON.parse(line.replace(/^ready /, '')) } catch {
     throw new ReadyLineError('no "ready {json}" line (its JSON does not parse)')
   }
   check(json)
-  return { ...json, topology: json.topology ?? defaultTopology(json.policy ?? 'baseline') }
+  return { ...json, topology: json.topology ?? defaultTopology(json.policy ?? 'baseline'), token: json.token ?? null }
 }

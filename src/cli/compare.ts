@@ -6,8 +6,7 @@ import { LAYERS, type LayerName } from '../policy/schema.ts'
 import { createLogger } from '../logger.ts'
 import { runComparison, type Suite } from '../compare/runner.ts'
 import { withFixtures, onlyLayer, attachDeployment, type DeploymentSpec } from '../compare/deployments.ts'
-import { parseReadyLine, type ReadyLine } from '../app/ready-line.ts'
-import type { Topology } from '../app/topology.ts'
+import { parseReadyLine, type ReadReadyLine } from '../app/ready-line.ts'
 import { ATTACKS, attackCleanups } from '../compare/attacks/index.ts'
 import { WORKFLOWS } from '../compare/workflows/index.ts'
 import { renderMarkdown } from '../compare/report/markdown.ts'
@@ -48,7 +47,7 @@ export const command: Command = {
     const names = (typeof depArg === 'string' ? depArg : attachFiles.length > 0 ? '' : 'baseline,hedged').split(',').map(s => s.trim()).filter(Boolean)
     const attached = await Promise.all(attachFiles.map(async (f, i) => {
       const text = await readFile(f, 'utf8').catch(() => { throw new UsageError(`--attach: cannot read ${f}`) })
-      let ready: ReadyLine & { topology: Topology }
+      let ready: ReadReadyLine
       try { ready = parseReadyLine(text) } catch (err) { throw new UsageError(`--attach: ${f}: ${(err as Error).message}`) }
       const pol = loadPolicy(ready.policyFile ?? ready.policy ?? 'baseline')
       const name = `attached-${i + 1}-${pol.name}`

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startStack } from '../app/stack.ts'
 import { defaultTopology, type Topology } from '../app/topology.ts'
-import type { ReadyLine } from '../app/ready-line.ts'
+import type { ReadReadyLine } from '../app/ready-line.ts'
 import { parseUpstream } from '../net/upstream.ts'
 import { derivePolicy } from '../policy/load.ts'
 import { mintToken } from '../auth/mint.ts'
@@ -35,7 +35,7 @@ export interface DeploymentSpec {
  * orchestrator holds. Nothing is started or stopped.
  */
 export async function attachDeployment (
-  name: string, ready: ReadyLine & { topology: Topology }, policy: Readonly<Policy>, hardened: boolean,
+  name: string, ready: ReadReadyLine, policy: Readonly<Policy>, hardened: boolean,
 ): Promise<Deployment> {
   const outside = await mkdtemp(join(tmpdir(), 'hedge-compare-outside-'))
   await chmod(outside, 0o1777)

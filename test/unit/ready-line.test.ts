@@ -38,7 +38,7 @@ const BAD: Array<[string, RegExp]> = [
   ['ready []', /\/: must be object/],
   ['ready {"sandbox":{"kernel":"unix:/k.sock","chromium":"http://127.0.0.1:9222","cdp":null},"token":null}', /\/sandbox\/workspace: is required/],
   ['ready {"sandbox":{"kernel":"ftp://x","chromium":"http://127.0.0.1:9222","cdp":null,"workspace":"/w"},"token":null}', /\/sandbox\/kernel: must match/],
-  ['ready {"sandbox":{"kernel":"unix:/k.sock","chromium":"http://127.0.0.1:9222","cdp":null,"workspace":"/w"}}', /\/token: is required/],
+  ['ready {"sandbox":{"kernel":"unix:/k.sock","chromium":"http://127.0.0.1:9222","cdp":null,"workspace":"/w"},"token":"x"}', /\/token: must be/],
   ['ready {"topology":"sideways","sandbox":{"kernel":"unix:/k.sock","chromium":"http://127.0.0.1:9222","cdp":null,"workspace":"/w"},"token":null}',
     /\/topology: must be equal to constant/],
   ['ready {"sandbox":{"kernel":"unix:/k.sock","chromium":"http://127.0.0.1:9222/json","cdp":null,"workspace":"/w"},"token":null}', /\/sandbox\/chromium/],
@@ -54,4 +54,6 @@ t.test('older lines (no topology) read as the policy name\'s default; unknown fi
   t.equal(parseReadyLine(`ready {${sb},"policy":"baseline","token":null}`).topology, 'documented')
   t.equal(parseReadyLine(`ready {${sb},"token":null}`).topology, 'documented', 'no policy: baseline, as compare --attach assumes')
   t.equal(parseReadyLine(`ready {${sb},"policy":"hedged","token":null,"future":{"x":1}}`).topology, 'hedged')
+  const plain = parseReadyLine('ready {"sandbox":{"kernel":"http://127.0.0.1:8888","chromium":"http://127.0.0.1:9222","cdp":"http://127.0.0.1:9223","workspace":"/w"}}')
+  t.match(plain, { topology: 'documented', token: null }, 'hedge sandbox\'s line (no token, no policy) reads too')
 })
