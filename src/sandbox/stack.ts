@@ -1,5 +1,7 @@
 // The sandbox as one unit: workspace zones, the kernel server, supervised Chromium and
-// (in the documented shape) the permissive 9223 forwarder. Two shapes:
+// (in the documented shape) the permissive 9223 forwarder. The options below are the parts;
+// the named topologies that combine them (documented, gateway, hedged) are src/app/topology.ts,
+// started with the guard and the gateway by src/app/stack.ts. Two shapes:
 //   documented: kernel on TCP, forwarder on, Chromium straight to the network;
 //   hedged:     kernel on a unix socket only the gateway can open, no forwarder, Chromium
 //               through the egress guard (--proxy-server, loopback not bypassed).
