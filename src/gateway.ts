@@ -1,8 +1,7 @@
 // Assemble the gateway from a policy: the kernel front, the CDP front, the egress guard
 // and the admin listener. Each front is built from the same compiled policy and verifier.
-import type { Server } from 'node:http'
-import { isIP, type AddressInfo } from 'node:net'
-import { classifyAddress, isLocalhostName } from './net/address-policy.ts'
+import { createHash } from 'node:crypto'
+import { isIP } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import type { Policy } from './policy/schema.ts'
 import { compilePolicy, type CompiledPolicy } from './policy/compile.ts'
@@ -16,18 +15,24 @@ import { startEgressGuard, type EgressGuard, type Resolver } from './egress/guar
 import type { Logger } from './logger.ts'
 import { guardListener, listenerLimitsFromPolicy } from './net/listener-limits.ts'
 import { raiseNofile } from './net/nofile.ts'
-import { createHash } from 'node:crypto'
+import { classifyAddress, isLocalhostName } from './net/address-policy.ts'
 import { audit } from './audit/trail.ts'
 import { setPolicyInfo } from './metrics.ts'
+import { closeServer, listen } from './net/server.ts'
+import { formatUpstream, parseUpstream, probeTarget } from './net/upstream.ts'
 
 export interface GatewayConfig {
   policy: Readonly<Policy>
-  kernelUpstream: string // http://127.0.0.1:8888 or unix:/path
+  /** http://127.0.0.1:8888 or unix:/path (net/upstream.ts parseUpstream: anything else is refused). */
+  kernelUpstream: string
   cdpUpstream?: string // http://127.0.0.1:9222
   host?: string
   ports?: Partial<{ kernel: number, cdp: number, admin: number, egress: number }>
-  /** An egress guard started earlier (hedge up starts it before Chromium); else one is started when the layer is on. */
-  egressGuard?: EgressGuard
+  /**
+   * An egress guard started earlier (the stack starts it before Chromium); null: none, the browser
+   * is not behind one (app/stack.ts topologies without it); absent: one is started when the layer is on.
+   */
+  egressGuard?: EgressGuard | null
   /** DNS for the egress guard (tests map names to loopback with it). */
   resolve?: Resolver
   logger: Logger
@@ -56,16 +61,12 @@ function hostForUrl (host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-async function listenNode (server: Server | import('node:https').Server, port: number, host: string): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => { server.off('error', reject); resolve() })
-  })
-  return (server.address() as AddressInfo).port
-}
-
 export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
   const { policy, logger } = cfg
+  const kernelUpstream = parseUpstream(cfg.kernelUpstream) // before anything listens: a bad upstream starts nothing
+  if (cfg.cdpUpstream !== undefined && parseUpstream(cfg.cdpUpstream).kind !== 'tcp') {
+    throw new Error(`the CDP upstream must be http://HOST:PORT, got ${cfg.cdpUpstream}`)
+  }
   const compiled = compilePolicy(policy)
   const host = cfg.host ?? policy.listen.host
   if ((policy.listen.tlsCert === undefined) !== (policy.listen.tlsKey === undefined)) throw new Error('listen.tlsCert and listen.tlsKey go together')
@@ -92,7 +93,8 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
   }
   try {
     const tlsFiles = tls ? { tls: { cert: policy.listen.tlsCert as string, key: policy.listen.tlsKey as string } } : {}
-    const kernel: FastifyInstance = await buildKernelFront({ compiled, upstream: cfg.kernelUpstream, verifier, logger, ...tlsFiles })
+    const kernelFront = { compiled, upstream: formatUpstream(kernelUpstream), verifier, logger, ...tlsFiles }
+    const kernel: FastifyInstance = await buildKernelFront(kernelFront)
     closers.push(async () => { await kernel.close() })
     const kernelAddr = await kernel.listen({ port: cfg.ports?.kernel ?? policy.listen.kernelPort, host })
     const kernelPort = new URL(kernelAddr).port
@@ -107,21 +109,21 @@ export async function startGateway (cfg: GatewayConfig): Promise<Gateway> {
       })
       closers.push(() => cdp.close())
       guardListener(cdp.server, limits, logger, 'cdp')
-      cdpPort = await listenNode(cdp.server, cfg.ports?.cdp ?? policy.listen.cdpPort, host)
+      cdpPort = await listen(cdp.server, cfg.ports?.cdp ?? policy.listen.cdpPort, host)
     }
 
-    let egress = cfg.egressGuard
-    if (egress === undefined && compiled.mode('egress') !== 'off') {
+    let egress = cfg.egressGuard ?? undefined
+    if (cfg.egressGuard === undefined && compiled.mode('egress') !== 'off') {
       egress = await startEgressGuard({ compiled, host, port: cfg.ports?.egress ?? policy.listen.egressPort, logger, ...(cfg.resolve !== undefined ? { resolve: cfg.resolve } : {}) })
     }
     if (egress !== undefined) { const e = egress; closers.push(() => e.close()) }
 
-    const probes: ReadinessProbe[] = [{ name: 'kernel', url: cfg.kernelUpstream.startsWith('unix:') ? `${cfg.kernelUpstream}:/health` : new URL('/health', cfg.kernelUpstream).href }]
+    const probes: ReadinessProbe[] = [{ name: 'kernel', url: probeTarget(kernelUpstream, '/health') }]
     if (cfg.cdpUpstream !== undefined) probes.push({ name: 'cdp', url: new URL('/json/version', cfg.cdpUpstream).href })
     const admin = createAdminServer(probes, logger, { decisionsView: isLoopbackHost(host) })
     guardListener(admin, limits, logger, 'admin')
-    closers.push(() => new Promise(resolve => { admin.close(() => { resolve() }); admin.closeAllConnections() }))
-    const adminPort = await listenNode(admin, cfg.ports?.admin ?? policy.listen.adminPort, host)
+    closers.push(() => closeServer(admin))
+    const adminPort = await listen(admin, cfg.ports?.admin ?? policy.listen.adminPort, host)
 
     const h = hostForUrl(host)
     logger.info({ event: 'gateway-listening', policy: policy.name, layers: policy.layers }, 'gateway listening')

@@ -5,7 +5,8 @@ import { loadPolicy } from '../policy/load.ts'
 import { LAYERS, type LayerName } from '../policy/schema.ts'
 import { createLogger } from '../logger.ts'
 import { runComparison, type Suite } from '../compare/runner.ts'
-import { withFixtures, onlyLayer, attachDeployment, type DeploymentSpec, type ReadyLine } from '../compare/deployments.ts'
+import { withFixtures, onlyLayer, attachDeployment, type DeploymentSpec } from '../compare/deployments.ts'
+import { parseReadyLine, type ReadReadyLine } from '../app/ready-line.ts'
 import { ATTACKS, attackCleanups } from '../compare/attacks/index.ts'
 import { WORKFLOWS } from '../compare/workflows/index.ts'
 import { renderMarkdown } from '../compare/report/markdown.ts'
@@ -46,10 +47,8 @@ export const command: Command = {
     const names = (typeof depArg === 'string' ? depArg : attachFiles.length > 0 ? '' : 'baseline,hedged').split(',').map(s => s.trim()).filter(Boolean)
     const attached = await Promise.all(attachFiles.map(async (f, i) => {
       const text = await readFile(f, 'utf8').catch(() => { throw new UsageError(`--attach: cannot read ${f}`) })
-      const line = text.split('\n').find(l => l.startsWith('ready ')) ?? text
-      let ready: ReadyLine
-      try { ready = JSON.parse(line.replace(/^ready /, '')) as ReadyLine } catch { throw new UsageError(`--attach: ${f} holds no "ready {json}" line`) }
-      if (typeof ready?.sandbox?.kernel !== 'string' || typeof ready.sandbox.chromium !== 'string' || typeof ready.sandbox.workspace !== 'string') throw new UsageError(`--attach: ${f}: not a hedge up ready line`)
+      let ready: ReadReadyLine
+      try { ready = parseReadyLine(text) } catch (err) { throw new UsageError(`--attach: ${f}: ${(err as Error).message}`) }
       const pol = loadPolicy(ready.policyFile ?? ready.policy ?? 'baseline')
       const name = `attached-${i + 1}-${pol.name}`
       const isHardened = hardened(name, LAYERS.every(l => pol.layers[l] === 'enforce'))

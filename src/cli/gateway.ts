@@ -1,5 +1,6 @@
 import { join } from 'node:path'
-import { parse, str, port, helpText, type FlagSpecs } from './args.ts'
+import { parse, str, port, helpText, UsageError, type FlagSpecs } from './args.ts'
+import { parseUpstream } from '../net/upstream.ts'
 import { loadPolicy } from '../policy/load.ts'
 import { startGateway } from '../gateway.ts'
 import { createLogger } from '../logger.ts'
@@ -29,10 +30,16 @@ export const command: Command = {
     const logger = createLogger({}, process.stderr)
     const ports = { kernel: port(p, 'kernel-port'), cdp: port(p, 'cdp-port'), admin: port(p, 'admin-port'), egress: port(p, 'egress-port') }
     const ws = str(p, 'workspace')
+    const kernelUpstream = str(p, 'kernel-upstream') ?? 'http://127.0.0.1:8888'
+    try { parseUpstream(kernelUpstream) } catch (err) { throw new UsageError(`--kernel-upstream: ${(err as Error).message}`) }
+    const cdpUpstream = str(p, 'cdp-upstream') ?? 'http://127.0.0.1:9222'
+    try {
+      if (parseUpstream(cdpUpstream).kind !== 'tcp') throw new Error('Chromium\'s DevTools endpoint is http://HOST:PORT')
+    } catch (err) { throw new UsageError(`--cdp-upstream: ${(err as Error).message}`) }
     const gw = await startGateway({
       policy,
-      kernelUpstream: str(p, 'kernel-upstream') ?? 'http://127.0.0.1:8888',
-      cdpUpstream: str(p, 'cdp-upstream') ?? 'http://127.0.0.1:9222',
+      kernelUpstream,
+      cdpUpstream,
       ...(str(p, 'host') !== undefined ? { host: str(p, 'host') as string } : {}),
       ports: Object.fromEntries(Object.entries(ports).filter(([, v]) => v !== undefined)),
       logger,

@@ -1,19 +1,16 @@
 // The oracle: the harness's privileged view of a deployment, used only to judge harm
 // (state reset, code run, key or file read, browser crashed) — never to attack.
-import { request } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { access } from 'node:fs/promises'
 import { join } from 'node:path'
+import { parseUpstream, upstreamRequest } from '../net/upstream.ts'
 import type { Deployment, Oracle } from './types.ts'
 
 export function kernelCall (base: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number, json: any }> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body)
     const headers: Record<string, string> = payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
-    const opts = base.startsWith('unix:')
-      ? { socketPath: base.slice(5), path, method, headers, timeout: timeoutMs }
-      : { ...(() => { const u = new URL(base); return { host: u.hostname, port: u.port } })(), path, method, headers, timeout: timeoutMs }
-    const req = request(opts, res => {
+    const req = upstreamRequest(parseUpstream(base), path, { method, headers, timeout: timeoutMs }, res => {
       const chunks: Buffer[] = []
       res.on('data', (c: Buffer) => chunks.push(c))
       res.on('end', () => { let json: any; try { json = JSON.parse(Buffer.concat(chunks).toString()) } catch { json = undefined } resolve({ status: res.statusCode ?? 0, json }) })

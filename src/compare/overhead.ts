@@ -15,8 +15,9 @@
 // (hedged's own browser context and blank page per connection) is paid once per connection,
 // not per message: it is reported apart, as the median time to that first answer. Measurement only:
 // nothing here asserts; failed requests are counted, never hidden in the latencies.
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import WebSocket from 'ws'
+import { parseUpstream, upstreamRequest } from '../net/upstream.ts'
 import type { Deployment } from './types.ts'
 import type { LatencyStats, OverheadRow, OverheadTarget } from './report/model.ts'
 
@@ -163,11 +164,9 @@ async function closedLoop (workers: number, ms: number, once: () => Promise<stri
 
 function httpGetter (base: string, path: string): { get: () => Promise<string | undefined>, agent: Agent } {
   const agent = new Agent({ keepAlive: true, maxSockets: 256 })
-  const target = base.startsWith('unix:')
-    ? { socketPath: base.slice('unix:'.length), headers: { host: 'localhost' } }
-    : (() => { const u = new URL(base); return { host: u.hostname, port: Number(u.port || 80) } })()
+  const upstream = parseUpstream(base)
   const get = (): Promise<string | undefined> => new Promise(resolve => {
-    const req = request({ ...target, path, method: 'GET', agent, timeout: REQUEST_TIMEOUT_MS }, res => {
+    const req = upstreamRequest(upstream, path, { method: 'GET', agent, timeout: REQUEST_TIMEOUT_MS }, res => {
       res.on('data', () => {})
       res.on('end', () => { resolve(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode ?? 0}`) })
       res.on('error', e => { resolve(e.message) })

@@ -3,6 +3,7 @@
 // world sees (`endpoints`) plus the credentials a legitimate orchestrator holds, while
 // oracles look behind the curtain (`internals`) to decide whether real harm happened.
 import type { LayerMode, LayerName, Policy, Scope } from '../policy/schema.ts'
+import type { Topology } from '../app/topology.ts'
 
 export interface Endpoints {
   /** Kernel API as the network reaches it: the sandbox's 8888 (baseline) or the gateway's kernel front. */
@@ -35,6 +36,8 @@ export interface Deployment {
   readonly hardened: boolean
   readonly policy: Readonly<Policy>
   readonly layers: Readonly<Record<LayerName, LayerMode>>
+  /** The stack's shape (app/topology.ts), as it was started: never re-derived from a layer switch. */
+  readonly topology: Topology
   readonly endpoints: Endpoints
   readonly internals: Internals
   /** Mint a token the way the orchestrator would (null when auth is off: none needed). */

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import httpProxy from 'http-proxy'
 import { redactUrl, silentLogger, type Logger } from '../logger.ts'
+import { closeServer, listen } from '../net/server.ts'
 
 export interface ForwarderOptions {
   /** The documented forwarder listens on every interface: '0.0.0.0' by default. */
@@ -121,11 +122,7 @@ export async function startForwarder (opts: ForwarderOptions): Promise<Forwarder
   })
   server.on('clientError', (_err, socket) => { socket.destroy() })
 
-  server.listen(opts.port ?? 9223, opts.host ?? '0.0.0.0')
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve)
-    server.once('error', reject)
-  })
+  await listen(server, opts.port ?? 9223, opts.host ?? '0.0.0.0')
   const addr = server.address() as AddressInfo
   listenHost = addr.family === 'IPv6' ? `[${addr.address}]:${addr.port}` : `${addr.address}:${addr.port}`
   const urlHost = addr.address === '0.0.0.0' || addr.address === '::' ? `127.0.0.1:${addr.port}` : listenHost
@@ -135,8 +132,8 @@ export async function startForwarder (opts: ForwarderOptions): Promise<Forwarder
     url: `http://${urlHost}`,
     port: addr.port,
     async close () {
-      const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
-      for (const s of sockets) s.destroy()
+      const closed = closeServer(server)
+      for (const s of sockets) s.destroy() // upgraded (WebSocket) sockets too, which the http server no longer tracks
       proxy.close()
       await closed
     },

@@ -9,7 +9,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { agentIdentity, asAgent, diesWithParent, type AgentIdentity } from './agent-user.ts'
 import { silentLogger, type Logger } from '../logger.ts'
-import { getOk, waitUntil } from '../util/wait.ts'
+import { waitUntil } from '../util/wait.ts'
+import { parseUpstream, probeHealth, type Upstream } from '../net/upstream.ts'
 
 export const PYTHON = '/usr/bin/python3'
 export const KERNEL_SERVER_SCRIPT = fileURLToPath(new URL('../../sandbox/kernel_server.py', import.meta.url))
@@ -38,15 +39,12 @@ export interface KernelServer {
   /** http://HOST:PORT, or http://localhost when listening on a unix socket (use socketPath). */
   readonly url: string
   readonly socketPath?: string
+  /** Where it listens, TCP or unix socket (formatUpstream gives the ready line's spelling). */
+  readonly upstream: Upstream
   readonly pid: number
   /** The agent-owned temp dir holding HOME and JUPYTER_RUNTIME_DIR (connection files). */
   readonly homeDir: string
   stop (): Promise<void>
-}
-
-/** GET over TCP or a unix socket; true on 2xx. */
-export function healthOk (url: string, socketPath?: string): Promise<boolean> {
-  return getOk(socketPath === undefined ? url : `unix:${socketPath}:${new URL(url).pathname}`)
 }
 
 /** Pids whose process group is one of `groups`, or whose environment names `serverPid` as JPY_PARENT_PID. */
@@ -156,11 +154,12 @@ export async function startKernelServer (opts: KernelServerOptions): Promise<Ker
   try {
     const where = await Promise.race([listening, new Promise<never>((_resolve, reject) =>
       setTimeout(() => reject(new Error(`kernel server did not listen within ${opts.startTimeoutMs ?? 60_000} ms`)), opts.startTimeoutMs ?? 60_000).unref())])
-    const socketPath = where.startsWith('unix:') ? where.slice('unix:'.length) : undefined
-    const url = socketPath !== undefined ? 'http://localhost' : where
-    await waitUntil('kernel server /health', () => healthOk(`${url}/health`, socketPath), opts.startTimeoutMs ?? 60_000)
+    const upstream = parseUpstream(where)
+    const socketPath = upstream.kind === 'unix' ? upstream.path : undefined
+    const url = upstream.kind === 'unix' ? 'http://localhost' : upstream.url.origin
+    await waitUntil('kernel server /health', () => probeHealth(upstream, '/health'), opts.startTimeoutMs ?? 60_000)
     log.debug({ url, socketPath, pid }, 'kernel server ready')
-    return socketPath !== undefined ? { url, socketPath, pid, homeDir, stop } : { url, pid, homeDir, stop }
+    return socketPath !== undefined ? { url, socketPath, upstream, pid, homeDir, stop } : { url, upstream, pid, homeDir, stop }
   } catch (err) {
     await stop()
     throw err

@@ -1,5 +1,7 @@
 // The sandbox as one unit: workspace zones, the kernel server, supervised Chromium and
-// (in the documented shape) the permissive 9223 forwarder. Two shapes:
+// (in the documented shape) the permissive 9223 forwarder. The options below are the parts;
+// the named topologies that combine them (documented, gateway, hedged) are src/app/topology.ts,
+// started with the guard and the gateway by src/app/stack.ts. Two shapes:
 //   documented: kernel on TCP, forwarder on, Chromium straight to the network;
 //   hedged:     kernel on a unix socket only the gateway can open, no forwarder, Chromium
 //               through the egress guard (--proxy-server, loopback not bypassed).
@@ -17,6 +19,7 @@ import { createWorkspace, DEFAULT_WORKSPACE_ROOT, type Workspace } from './works
 import { startKernelServer, type KernelServer } from './kernel.ts'
 import { startChromium, type ChromiumSupervisor } from './chromium.ts'
 import { startForwarder, type Forwarder } from './forwarder.ts'
+import { formatUpstream } from '../net/upstream.ts'
 import type { Logger } from '../logger.ts'
 
 export interface SandboxOptions {
@@ -103,7 +106,7 @@ export async function startSandbox (o: SandboxOptions): Promise<Sandbox> {
     const shown = (url: string): string => url.replace('//0.0.0.0:', '//127.0.0.1:')
     return {
       urls: {
-        kernel: kernel.socketPath !== undefined ? `unix:${kernel.socketPath}` : shown(kernel.url),
+        kernel: kernel.upstream.kind === 'unix' ? formatUpstream(kernel.upstream) : shown(kernel.url),
         chromium: chromium.url,
         cdp: forwarder === undefined ? null : shown(forwarder.url),
         workspace: workspace.root,

@@ -1,6 +1,6 @@
 // Readiness by health check, never by sleeping a fixed time.
-import { request } from 'node:http'
 import { setTimeout as delay } from 'node:timers/promises'
+import { parseProbeTarget, probeHealth } from '../net/upstream.ts'
 
 export async function waitUntil (what: string, probe: () => Promise<boolean>, timeoutMs = 20_000, intervalMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -20,24 +20,12 @@ export async function httpOk (url: string, init: RequestInit = {}): Promise<bool
 }
 
 /**
- * GET `target` — `http://…` or `unix:/path/to.sock:/http/path` — and resolve true on 2xx.
- * Never rejects: a refused connection, an error or a timeout is false.
+ * GET `target` — an http:// URL, or a probe target from net/upstream.ts probeTarget() (a unix
+ * socket and a path) — and resolve true on 2xx. Never rejects: a bad target, a refused
+ * connection, an error or a timeout is false.
  */
-export function getOk (target: string, timeoutMs = 2000): Promise<boolean> {
-  return new Promise(resolve => {
-    let req
-    const done = (res: import('node:http').IncomingMessage): void => { res.resume(); const s = res.statusCode ?? 0; resolve(s >= 200 && s < 300) }
-    try {
-      if (target.startsWith('unix:')) {
-        const rest = target.slice(5)
-        const i = rest.indexOf(':/')
-        req = request({ socketPath: i === -1 ? rest : rest.slice(0, i), path: i === -1 ? '/' : rest.slice(i + 1), timeout: timeoutMs }, done)
-      } else {
-        req = request(target, { timeout: timeoutMs }, done)
-      }
-    } catch { resolve(false); return }
-    req.on('timeout', () => { req.destroy(); resolve(false) })
-    req.on('error', () => { resolve(false) })
-    req.end()
-  })
+export async function getOk (target: string, timeoutMs = 2000): Promise<boolean> {
+  let t
+  try { t = parseProbeTarget(target) } catch { return false }
+  return await probeHealth(t.upstream, t.path, timeoutMs)
 }

@@ -12,6 +12,8 @@ import { cpus, loadavg } from 'node:os'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { Ajv, type ErrorObject } from 'ajv'
 import { LAYERS, MODES, type LayerName } from '../../policy/schema.ts'
+import { TOPOLOGIES, type Topology } from '../../app/topology.ts'
+export { TOPOLOGIES, type Topology }
 import type { Attack, Workflow, Deployment } from '../types.ts'
 
 export const REPORT_SCHEMA_ID = 'hedge-compare/1'
@@ -22,9 +24,7 @@ export const ATTACK_CATEGORIES = [
 ] as const
 export const ATTACKERS = ['network', 'web-page', 'rogue-agent', 'page-js'] as const
 export const WORKFLOW_CLIENTS = ['kernel', 'playwright', 'puppeteer', 'cdp'] as const
-export const TOPOLOGIES = ['documented', 'gateway', 'hedged'] as const
 export const OVERHEAD_TARGETS = ['kernel-http', 'cdp-roundtrip'] as const
-export type Topology = typeof TOPOLOGIES[number]
 export type OverheadTarget = typeof OVERHEAD_TARGETS[number]
 
 // Compile-time guards: these lists must stay equal to the harness's own vocabulary.
@@ -252,9 +252,9 @@ export function machineInfo (): Machine {
   return { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: Math.max(1, cpus().length), loadavg: [a, b, c].map(x => Math.round(x * 100) / 100) }
 }
 
-export function topologyOf (d: Pick<Deployment, 'policy' | 'layers'>): Topology {
-  if (d.policy.name === 'baseline') return 'documented'
-  return d.layers.egress === 'off' ? 'gateway' : 'hedged'
+/** The topology the deployment was started in (recorded, never re-derived from its layers). */
+export function topologyOf (d: Pick<Deployment, 'topology'>): Topology {
+  return d.topology
 }
 
 export function deploymentInfo (d: Deployment): DeploymentInfo {
