@@ -27,6 +27,7 @@ export const ReadyLineSchema = Type.Object({
     cdp: HttpUrl('The gateway\'s CDP front.'),
     admin: HttpUrl('The admin listener: /healthz, /readyz, /metrics.'),
     egress: Type.Optional(HttpUrl('The egress guard in front of Chromium (hedged topology).')),
+    audit: Type.Optional(Type.String({ pattern: '^/', ...d('The current audit trail file (docs/audit.md); absent when no trail is written.') })),
   }, d('The gateway\'s listeners (absent when only the sandbox runs).'))),
   policy: Type.Optional(Type.String({ minLength: 1, ...d('The policy\'s name.') })),
   policyFile: Type.Optional(Type.String({ minLength: 1, ...d('The policy file it was loaded from.') })),
@@ -43,7 +44,7 @@ export type ReadReadyLine = ReadyLine & { topology: Topology, token: { kernel: s
 export interface ReadyLineParts {
   topology: Topology
   sandbox: { kernel: string, chromium: string, cdp: string | null, workspace: string }
-  gateway: { kernel: string, cdp?: string, admin: string, egress?: string } | null
+  gateway: { kernel: string, cdp?: string, admin: string, egress?: string, audit?: string } | null
   policy: string
   policyFile: string
   token: { kernel: string, cdp: string } | null
@@ -72,6 +73,7 @@ export function readyLine (p: ReadyLineParts): string {
             ...(p.gateway.cdp !== undefined ? { cdp: p.gateway.cdp } : {}), // absent: the schema refuses the line
             admin: p.gateway.admin,
             ...(p.gateway.egress !== undefined ? { egress: p.gateway.egress } : {}),
+            ...(p.gateway.audit !== undefined ? { audit: p.gateway.audit } : {}),
           },
         }
       : {}),

@@ -45,6 +45,8 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv
   /** DNS for the egress guard (the comparison maps its rebinding name to loopback). */
   resolve?: Resolver
+  /** The gateway's audit trail folder when the policy names none (docs/audit.md). */
+  auditDir?: string
 }
 
 export interface Stack {
@@ -112,6 +114,7 @@ export async function startStack (o: StackOptions): Promise<Stack> {
         policy, logger,
         ...(o.env !== undefined ? { env: o.env } : {}),
         ...(o.host !== undefined ? { host: o.host } : {}),
+        ...(o.auditDir !== undefined ? { auditDir: o.auditDir } : {}),
         egressGuard: egress, // null: no guard of its own either, the browser is not behind one
         kernelUpstream: sandbox.urls.kernel,
         cdpUpstream: sandbox.urls.chromium,

@@ -3,9 +3,13 @@ import { parse, str, port, oneOf, helpText, type FlagSpecs } from './args.ts'
 import { loadPolicy, resolvePolicyPath } from '../policy/load.ts'
 import { startStack } from '../app/stack.ts'
 import { defaultTopology, TOPOLOGIES } from '../app/topology.ts'
-import { readyLine } from '../app/ready-line.ts'
+import { readyLine, parseReadyLine } from '../app/ready-line.ts'
+import { banner, tokensEnv } from './banner.ts'
+import { writeFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { join } from 'node:path'
 import { mintToken } from '../auth/mint.ts'
-import { createLogger } from '../logger.ts'
+import { createLogger, logFormatFor } from '../logger.ts'
 import { SCOPES, type Scope } from '../policy/schema.ts'
 import { untilSignal } from './signals.ts'
 import type { Command } from './main.ts'
@@ -22,6 +26,8 @@ const FLAGS: FlagSpecs = {
   'chromium-port': { type: 'string', help: 'Chromium remote-debugging port (loopback)', default: '9222' },
   'sandbox-cdp-port': { type: 'string', help: 'documented topology only: the permissive forwarder\'s port', default: '9223' },
   workspace: { type: 'string', help: 'workspace root', default: '/mnt/okcomputer as root, else a temp folder' },
+  'audit-dir': { type: 'string', help: 'audit trail folder (docs/audit.md), kept after the run', default: '~/.local/state/hedge/audit/<start time>' },
+  'log-format': { type: 'string', help: 'json or pretty (logs on stderr; pretty also shows a banner instead of the ready line)', default: 'pretty on a terminal, else json' },
 }
 const HELP = helpText('hedge up [--policy NAME|FILE] [--topology documented|gateway|hedged] [ports]',
   'Start the sandbox and the gateway in front of it. The topology is the sandbox\'s shape, chosen by --topology or\n' +
@@ -41,12 +47,15 @@ export const command: Command = {
     const policyArg = str(p, 'policy') ?? 'hedged'
     const policy = loadPolicy(policyArg)
     const topology = oneOf(p, 'topology', TOPOLOGIES) ?? defaultTopology(policy.name)
-    const logger = createLogger({}, process.stderr)
+    const format = logFormatFor(str(p, 'log-format'), process.stdout)
+    const logger = createLogger({ format }, process.stderr)
+    const auditDir = str(p, 'audit-dir') ?? join(process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'hedge', 'audit',
+      `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`)
     const env = { ...process.env }
     if ((env.HEDGE_JWT_SECRET ?? '') === '' && policy.auth.secretFile === undefined) env.HEDGE_JWT_SECRET = randomBytes(32).toString('base64url')
     const ws = str(p, 'workspace')
     const stack = await startStack({
-      policy, topology, logger, env,
+      policy, topology, logger, env, auditDir,
       ...(ws !== undefined ? { workspace: ws } : {}),
       ports: {
         kernel: port(p, 'kernel-port') ?? 18888,
@@ -66,11 +75,17 @@ export const command: Command = {
             kernel: await mintToken(policy.auth, { audience: 'kernel', scopes: all('kernel:'), ttlSeconds: 12 * 3600, env }),
             cdp: await mintToken(policy.auth, { audience: 'cdp', scopes: all('cdp:'), ttlSeconds: 12 * 3600, env }),
           }
+      const gw = stack.gateway
       const line = readyLine({
-        topology, sandbox: stack.sandbox.urls, gateway: stack.gateway?.urls ?? null,
+        topology, sandbox: stack.sandbox.urls, gateway: gw !== null ? { ...gw.urls, ...(gw.audit !== undefined ? { audit: gw.audit } : {}) } : null,
         policy: policy.name, policyFile: resolvePolicyPath(policyArg), token,
       })
-      process.stdout.write(`${line}\n`)
+      if (format === 'pretty') {
+        // For a person: tokens go to a 0600 file next to the audit trail, never to the screen.
+        const tokensFile = token !== null ? join(auditDir, '..', `tokens-${process.pid}.env`) : null
+        if (tokensFile !== null && token !== null) writeFileSync(tokensFile, tokensEnv(token), { mode: 0o600 })
+        process.stdout.write(banner(parseReadyLine(line), tokensFile))
+      } else process.stdout.write(`${line}\n`)
       await untilSignal()
     } finally {
       await stack.stop()
