@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import type { CompiledPolicy, CompiledRoute } from '../policy/compile.ts'
 import { parseStrictJson } from '../json/strict.ts'
 import type { Logger } from '../logger.ts'
-import { applyVerdict } from './guards.ts'
+import { applyVerdict } from '../layers/apply.ts'
 
 export interface ForwardBody {
   readonly bytes: Buffer

@@ -5,7 +5,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { CompiledPolicy } from '../policy/compile.ts'
-import { readOrigin } from './guards.ts'
+import { readOrigin } from '../layers/origin.ts'
 
 const ALLOWED_HEADERS = 'authorization, content-type'
 
