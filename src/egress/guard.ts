@@ -14,14 +14,13 @@ import { metrics } from '../metrics.ts'
 import type { ErrorCode } from '../errors/codes.ts'
 import { compileEgressPolicy, type EgressTarget } from './decide.ts'
 import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
+import { isHopByHop } from '../net/hop.ts'
 
 export type Resolver = (host: string) => Promise<string[]>
 export const systemResolver: Resolver = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
 
 export interface EgressGuardOptions { compiled: CompiledPolicy, host?: string, port?: number, logger: Logger, resolve?: Resolver }
 export interface EgressGuard { readonly url: string, readonly port: number, close: () => Promise<void> }
-
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
 class Denied extends Error { constructor (readonly rule: string, readonly status = 403) { super(rule) } }
 
@@ -78,12 +77,12 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
     const t = { host: url.hostname, port: Number(url.port === '' ? 80 : url.port) }
     target(t).then(ip => {
       const headers: Record<string, string | string[]> = {}
-      for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k) && v !== undefined) headers[k] = v
+      for (const [k, v] of Object.entries(req.headers)) if (!isHopByHop(k) && v !== undefined) headers[k] = v
       headers.host = url.host
       headers.connection = 'close'
       const up = request({ host: ip, port: t.port, method: req.method, path: url.pathname + url.search, headers, setHost: false, timeout: 30_000 }, upRes => {
         const h: Record<string, string | string[]> = {}
-        for (const [k, v] of Object.entries(upRes.headers)) if (!HOP.has(k) && v !== undefined) h[k] = v
+        for (const [k, v] of Object.entries(upRes.headers)) if (!isHopByHop(k) && v !== undefined) h[k] = v
         res.writeHead(upRes.statusCode ?? 502, h)
         upRes.pipe(res)
       })

@@ -1,25 +1,26 @@
 // The kernel-API front (default :18888 → the sandbox's :8888). One handler, one chain,
-// readable top to bottom:
-//   canonicalise → host → origin / preflight → route lookup → authenticate → authorise
-//   → body → forward (re-serialised) → rewrite response (CORS, redaction)
-// Each stage either passes or throws a HedgeError (enforce) / logs "would deny" (report-only).
+// readable top to bottom in handle(): one numbered stage per layer, each a pure decision
+// (src/layers/, kernel/headers.ts) whose Verdict goes through applyVerdict: 'deny' throws
+// the HedgeError the error renderer answers with, 'would-deny' (report-only) is logged and
+// the request carries on as it came.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import { readFileSync } from 'node:fs'
-import type { CompiledPolicy, CompiledRoute } from '../policy/compile.ts'
+import type { CompiledPolicy } from '../policy/compile.ts'
 import { HedgeError } from '../errors/codes.ts'
 import { redactUrl } from '../logger.ts'
 import type { Logger } from '../logger.ts'
-import type { Verifier, Principal } from '../auth/jwt.ts'
-import { canonicalisePath } from '../layers/canonical-path.ts'
+import type { Verifier } from '../auth/jwt.ts'
 import { applyVerdict } from '../layers/apply.ts'
 import { checkHost } from '../layers/host.ts'
-import { checkOrigin, readOrigin } from '../layers/origin.ts'
+import { allowedOrigin, checkOrigin, isPreflight } from '../layers/origin.ts'
+import { decidePath, decideRoute, findRoute } from '../layers/routes.ts'
 import { authenticate } from '../layers/auth.ts'
-import { checkBody } from './body.ts'
-import { corsPreflight, rewriteResponseHeaders } from './cors.ts'
+import { decideBody } from '../layers/body.ts'
+import { preflightHeaders, rewriteRequestHeaders, rewriteResponseHeaders } from './headers.ts'
 import { redactKernelSecrets } from './redact.ts'
 import { sendError } from '../errors/render.ts'
-import { createUpstream, endToEndHeaders, endToEndResponseHeaders, forward } from './forward.ts'
+import { createUpstream, forward, type ForwardRequest } from './forward.ts'
 import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
 
 export interface KernelFrontOptions {
@@ -30,11 +31,6 @@ export interface KernelFrontOptions {
   /** PEM files: serve HTTPS (policy listen.tlsCert / listen.tlsKey). */
   tls?: { cert: string, key: string }
 }
-
-// Headers some frameworks read as "the real method"; the route decision is made on the
-// request line only, so they are dropped before forwarding (never trusted, never passed on).
-const METHOD_OVERRIDE = ['x-http-method-override', 'x-http-method', 'x-method-override']
-const FORWARDED = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-real-ip']
 
 export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyInstance> {
   const { compiled: cp, logger } = o
@@ -58,82 +54,68 @@ export async function buildKernelFront (o: KernelFrontOptions): Promise<FastifyI
   app.addHook('onClose', async () => { upstream.agent.destroy(); upstream.fresh.destroy() })
 
   const trusted = new Set(cp.policy.hosts.trustedProxies)
+  const timeoutMs = cp.policy.kernel.upstreamTimeoutMs
 
-  async function handle (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> {
+  async function handle (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const raw = req.raw
     const url = raw.url ?? '/'
-    // 1. canonicalise once; tricks are refused, never normalised into another route
-    let path: string
-    if (cp.mode('routes') !== 'off') {
-      const c = canonicalisePath(url)
-      if (!c.ok) applyVerdict(cp, { layer: 'routes', code: 'HEDGE_PATH_INVALID', rule: `path.${c.reason}` }, raw, logger)
-      path = c.ok ? c.path : url.split('?')[0] ?? url
-    } else {
-      path = url.split('?')[0] ?? url
+    const method = raw.method ?? ''
+    // 1. canonical path
+    const { path, verdict: pathVerdict } = decidePath(url)
+    applyVerdict(cp, pathVerdict, raw, logger)
+    // 2. host (DNS rebinding), before anything else can happen
+    applyVerdict(cp, checkHost(cp, raw, trusted), raw, logger)
+    // 3. origin; a preflight is answered here when the layer enforces (never forwarded)
+    applyVerdict(cp, checkOrigin(cp, raw), raw, logger)
+    if (cp.mode('origin') === 'enforce' && isPreflight(raw)) {
+      const h = preflightHeaders(allowedOrigin(cp, raw), raw.headers['access-control-request-method'], cp.policy.origins.maxAgeSeconds)
+      return reply.code(204).headers(h).send()
     }
-    // 2. host (DNS rebinding) before anything else can happen
-    if (cp.mode('host') !== 'off') applyVerdict(cp, checkHost(cp, raw, trusted), raw, logger)
-    // 3. origin: the gateway answers preflights itself when the layer enforces
-    const originMode = cp.mode('origin')
-    if (originMode !== 'off') {
-      if (raw.method === 'OPTIONS' && raw.headers['access-control-request-method'] !== undefined && readOrigin(raw).kind !== 'absent') {
-        applyVerdict(cp, checkOrigin(cp, raw), raw, logger)
-        if (originMode === 'enforce') { corsPreflight(cp, req, reply); return reply }
-      } else {
-        applyVerdict(cp, checkOrigin(cp, raw), raw, logger)
-      }
-    }
-    // 4. route lookup (also tells authentication whether the route is public)
-    const match = cp.matchRoute(raw.method ?? '', path)
-    const route: CompiledRoute | undefined = match.kind === 'match' ? match.route : undefined
+    // 4. route the request line names (authentication asks whether it is public)
+    const route = findRoute(cp, method, path)
     // 5. authenticate
-    let principal: Principal | undefined
-    if (cp.mode('auth') !== 'off' && route?.scope !== 'public') {
-      principal = await authenticate(cp, o.verifier, raw, 'kernel', logger)
-    }
-    // 6. authorise
-    if (cp.mode('routes') !== 'off') {
-      if (match.kind === 'none') applyVerdict(cp, { layer: 'routes', code: 'HEDGE_ROUTE_UNKNOWN', rule: 'kernel.routes(default-deny)' }, raw, logger)
-      else if (match.kind === 'method') {
-        reply.header('allow', match.allowed.join(', '))
-        applyVerdict(cp, { layer: 'routes', code: 'HEDGE_METHOD_NOT_ALLOWED', rule: 'kernel.routes(method)' }, raw, logger)
-      } else if (match.route.action === 'deny') applyVerdict(cp, { layer: 'routes', code: 'HEDGE_ROUTE_DENIED', rule: match.route.rule }, raw, logger)
-      else if (principal !== undefined && match.route.scope !== 'public' && match.route.scope !== undefined && !principal.scopes.has(match.route.scope)) {
-        applyVerdict(cp, { layer: 'routes', code: 'HEDGE_SCOPE_MISSING', rule: match.route.rule, message: `this route needs scope "${match.route.scope}"` }, raw, logger)
-      }
-    }
+    const needsToken = cp.mode('auth') !== 'off' && route?.scope !== 'public'
+    const principal = needsToken ? await authenticate(cp, o.verifier, raw, 'kernel', logger) : undefined
+    // 6. authorise: default deny, method, denied routes, scope
+    const decision = decideRoute(cp, method, path, principal)
+    if (decision.allow !== undefined && cp.mode('routes') !== 'off') reply.header('allow', decision.allow)
+    applyVerdict(cp, decision.verdict, raw, logger)
     // 7. body: JSON only, strictly parsed, re-serialised
-    const body = checkBody(cp, raw, req.body as Buffer | undefined, route, logger)
+    const body = decideBody(cp.mode('body'), {
+      contentType: raw.headers['content-type'], contentEncoding: raw.headers['content-encoding'],
+      bytes: req.body as Buffer | undefined, routeNeedsBody: route?.body === true,
+    })
+    applyVerdict(cp, body.verdict, raw, logger)
     // 8. forward the target byte-exact, with the headers and body the chain decided
     const redact = cp.mode('routes') === 'enforce' && route?.action === 'redact'
-    const headers = endToEndHeaders(raw.headers)
-    if (cp.mode('auth') !== 'off') delete headers.authorization // the kernel never needs our tokens
-    for (const k of METHOD_OVERRIDE) delete headers[k]
-    if (cp.mode('host') !== 'off') for (const k of FORWARDED) delete headers[k]
-    if (redact) delete headers['accept-encoding'] // we must read the answer to redact it
-    if (body !== undefined) {
-      if (body.header === undefined) delete headers['content-type']
-      else headers['content-type'] = body.header
-    }
-    let res
-    try {
-      res = await forward(upstream, {
-        method: raw.method ?? 'GET', target: url, headers, body: body?.bytes, timeoutMs: cp.policy.kernel.upstreamTimeoutMs,
-        onRetry: code => { logger.info({ event: 'upstream-retry', cause: code, method: raw.method, url: redactUrl(url) }, 'reused upstream connection was closed under the request; sent again on a new one') },
-      })
-    } catch (err) {
-      logger.warn({ event: 'upstream-error', code: (err as HedgeError).code, cause: ((err as Error).cause as { code?: string } | undefined)?.code, url: redactUrl(url) }, 'upstream failed')
-      throw err
-    }
-    // 9. rewrite the response: our CORS instead of the sandbox's; redaction
-    void reply.code(res.statusCode ?? 502).headers(rewriteResponseHeaders(cp, raw, endToEndResponseHeaders(res.headers)) as Record<string, string | string[]>)
+    const headers = rewriteRequestHeaders(raw.headers, { auth: cp.mode('auth'), host: cp.mode('host'), redact, body: body.forward })
+    const res = await forwardLogged(raw, { method: raw.method ?? 'GET', target: url, headers, body: body.forward?.bytes, timeoutMs })
+    // 9. the response: our CORS instead of the sandbox's; redaction
+    const resHeaders = rewriteResponseHeaders(res.headers, { origin: cp.mode('origin'), allowedOrigin: allowedOrigin(cp, raw) })
+    void reply.code(res.statusCode ?? 502).headers(resHeaders)
     if (redact) { await redactKernelSecrets(reply, res, logger); return reply }
     return reply.send(res)
   }
 
+  /** forward() with its retries and failures in the log. */
+  async function forwardLogged (raw: IncomingMessage, r: ForwardRequest): Promise<IncomingMessage> {
+    const url = redactUrl(r.target)
+    const onRetry = (cause: string | undefined): void => {
+      const msg = 'reused upstream connection was closed under the request; sent again on a new one'
+      logger.info({ event: 'upstream-retry', cause, method: raw.method, url }, msg)
+    }
+    try {
+      return await forward(upstream, { ...r, onRetry })
+    } catch (err) {
+      const cause = ((err as Error).cause as { code?: string } | undefined)?.code
+      logger.warn({ event: 'upstream-error', code: (err as HedgeError).code, cause, url }, 'upstream failed')
+      throw err
+    }
+  }
+
   const handler = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     try {
-      return (await handle(req, reply)) ?? reply
+      return await handle(req, reply)
     } catch (err) {
       sendError(reply, err, req.raw, logger)
       return reply
