@@ -4,6 +4,8 @@ import { createServer, type Server } from 'node:http'
 import { getOk } from './util/wait.ts'
 import type { Logger } from './logger.ts'
 import { metrics } from './metrics.ts'
+import { HedgeError } from './errors/codes.ts'
+import { sendResponseError } from './errors/render.ts'
 
 export interface ReadinessProbe { readonly name: string, readonly url: string }
 
@@ -13,7 +15,11 @@ export function createAdminServer (probes: readonly ReadinessProbe[], log: Logge
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
       res.end(typeof body === 'string' ? body : JSON.stringify(body))
     }
-    if (req.method !== 'GET') { send(405, { code: 'HEDGE_METHOD_NOT_ALLOWED' }); return }
+    if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET')
+      sendResponseError(res, new HedgeError('HEDGE_METHOD_NOT_ALLOWED', undefined, 'admin.method'), req, log)
+      return
+    }
     if (req.url === '/healthz') { send(200, { status: 'ok' }); return }
     if (req.url === '/metrics') { send(200, metrics.render(), 'text/plain; version=0.0.4'); return }
     if (req.url === '/readyz') {
@@ -24,6 +30,6 @@ export function createAdminServer (probes: readonly ReadinessProbe[], log: Logge
       })
       return
     }
-    send(404, { code: 'HEDGE_ROUTE_UNKNOWN' })
+    sendResponseError(res, new HedgeError('HEDGE_ROUTE_UNKNOWN', undefined, 'admin.routes'), req, log)
   })
 }
