@@ -17,7 +17,7 @@ import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.
 import { isHopByHop } from '../net/hop.ts'
 
 export type Resolver = (host: string) => Promise<string[]>
-export const systemResolver: Resolver = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
+const systemResolver: Resolver = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
 
 export interface EgressGuardOptions { compiled: CompiledPolicy, host?: string, port?: number, logger: Logger, resolve?: Resolver }
 export interface EgressGuard { readonly url: string, readonly port: number, close: () => Promise<void> }

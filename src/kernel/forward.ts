@@ -24,7 +24,7 @@ export interface Upstream {
  * test/integration/kernel-front-keepalive-race.test.ts). Dropping ours after 4 s means we
  * never pick a socket the server is about to close, barring an event loop stalled for a second.
  */
-export const UPSTREAM_IDLE_MS = 4_000
+const UPSTREAM_IDLE_MS = 4_000
 
 export interface UpstreamOptions { idleMs?: number }
 

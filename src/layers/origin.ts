@@ -7,7 +7,7 @@ import type { Verdict } from './verdict.ts'
 import { headerCount, single } from './request.ts'
 
 /** Parsed Origin: absent, or a canonical origin, or a denial (null, several, malformed). */
-export function readOrigin (req: IncomingMessage): { kind: 'absent' } | { kind: 'origin', origin: string } | { kind: 'bad', rule: string } {
+function readOrigin (req: IncomingMessage): { kind: 'absent' } | { kind: 'origin', origin: string } | { kind: 'bad', rule: string } {
   const n = headerCount(req, 'origin')
   if (n === 0) return { kind: 'absent' }
   const v = single(req.headers.origin)
