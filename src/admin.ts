@@ -1,11 +1,13 @@
 // The admin listener: liveness, readiness and metrics, with no token (probes and
-// Prometheus scrape it), and nothing else: it never proxies.
+// Prometheus scrape it), and the live decisions view on loopback; it never proxies.
 import { createServer, type Server } from 'node:http'
 import { getOk } from './util/wait.ts'
 import type { Logger } from './logger.ts'
 import { metrics } from './metrics.ts'
 import { decisions } from './audit/decisions.ts'
 import { serveDecisionsPage, streamDecisions } from './admin/decisions-view.ts'
+import { HedgeError } from './errors/codes.ts'
+import { sendResponseError } from './errors/render.ts'
 
 export interface ReadinessProbe { readonly name: string, readonly url: string }
 
@@ -20,20 +22,28 @@ export function createAdminServer (probes: readonly ReadinessProbe[], log: Logge
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
       res.end(typeof body === 'string' ? body : JSON.stringify(body))
     }
-    if (req.method !== 'GET') { send(405, { code: 'HEDGE_METHOD_NOT_ALLOWED' }); return }
+    if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET')
+      sendResponseError(res, new HedgeError('HEDGE_METHOD_NOT_ALLOWED', undefined, 'admin.method'), req, log)
+      return
+    }
     if (req.url === '/healthz') { send(200, { status: 'ok' }); return }
     if (req.url === '/metrics') {
       metrics.render().then(text => { send(200, text, metrics.contentType) }, (err: unknown) => {
-        log.error({ err }, 'metrics failed')
-        send(500, { code: 'HEDGE_INTERNAL' })
+        sendResponseError(res, err, req, log)
       })
       return
     }
     if (req.url === '/decisions' || req.url === '/decisions/stream') {
       // Decisions name principals and routes: not for a listener others can reach (no admin token yet).
-      if (o.decisionsView !== true) { send(403, { code: 'HEDGE_ROUTE_DENIED', message: 'the decisions view is served on a loopback admin listener only' }); return }
+      if (o.decisionsView !== true) {
+        sendResponseError(res, new HedgeError('HEDGE_ROUTE_DENIED', 'the decisions view is served on a loopback admin listener only', 'admin.decisions'), req, log)
+        return
+      }
       if (req.url === '/decisions') serveDecisionsPage(res)
-      else streamDecisions(req, res, decisions)
+      else if (!streamDecisions(req, res, decisions)) {
+        sendResponseError(res, new HedgeError('HEDGE_TOO_MANY_CONNECTIONS', 'too many decision watchers', 'admin.decisions-watchers'), req, log)
+      }
       return
     }
     if (req.url === '/readyz') {
@@ -44,6 +54,6 @@ export function createAdminServer (probes: readonly ReadinessProbe[], log: Logge
       })
       return
     }
-    send(404, { code: 'HEDGE_ROUTE_UNKNOWN' })
+    sendResponseError(res, new HedgeError('HEDGE_ROUTE_UNKNOWN', undefined, 'admin.routes'), req, log)
   })
 }

@@ -73,13 +73,12 @@ export function serveDecisionsPage (res: ServerResponse): void {
   res.end(PAGE)
 }
 
-/** SSE: the recent ring first, then every new decision, with a heartbeat; ends when the client goes. */
-export function streamDecisions (req: IncomingMessage, res: ServerResponse, bus: DecisionBus, maxWatchers = 16): void {
-  if (bus.watchers >= maxWatchers) {
-    res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-    res.end(JSON.stringify({ statusCode: 503, code: 'HEDGE_TOO_MANY_CONNECTIONS', error: 'Service Unavailable', message: 'too many decision watchers' }))
-    return
-  }
+/**
+ * SSE: the recent ring first, then every new decision, with a heartbeat; ends when the client
+ * goes. false (nothing written) when `maxWatchers` already watch: the caller refuses.
+ */
+export function streamDecisions (req: IncomingMessage, res: ServerResponse, bus: DecisionBus, maxWatchers = 16): boolean {
+  if (bus.watchers >= maxWatchers) return false
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive', ...SECURITY_HEADERS })
   const send = (d: unknown): void => { res.write(`event: decision\ndata: ${JSON.stringify(d)}\n\n`) }
   for (const d of bus.recent()) send(d)
@@ -93,4 +92,5 @@ export function streamDecisions (req: IncomingMessage, res: ServerResponse, bus:
   const end = (): void => { off(); clearInterval(beat) }
   req.on('close', end)
   res.on('close', end)
+  return true
 }

@@ -4,26 +4,40 @@
 // A page's own JavaScript (fetch to 127.0.0.1:8888, a redirect, a name resolving to a
 // private address) is invisible to any CDP filter; here it is refused, after DNS, and
 // the connection goes to the very address that was checked: no second resolution.
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, request, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { lookup as dnsLookup } from 'node:dns/promises'
 import type { Duplex } from 'node:stream'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Logger } from '../logger.ts'
-import { metrics } from '../metrics.ts'
-import type { ErrorCode } from '../errors/codes.ts'
+import { ERRORS, HedgeError, type ErrorCode } from '../errors/codes.ts'
+import { judgeOrThrow, type Verdict } from '../layers/verdict.ts'
 import { compileEgressPolicy, type EgressTarget } from './decide.ts'
 import { guardListener, listenerLimitsFromPolicy } from '../net/listener-limits.ts'
+import { isHopByHop } from '../net/hop.ts'
 
 export type Resolver = (host: string) => Promise<string[]>
-export const systemResolver: Resolver = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
+const systemResolver: Resolver = async host => (await dnsLookup(host, { all: true, verbatim: true })).map(a => a.address)
 
 export interface EgressGuardOptions { compiled: CompiledPolicy, host?: string, port?: number, logger: Logger, resolve?: Resolver }
 export interface EgressGuard { readonly url: string, readonly port: number, close: () => Promise<void> }
 
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
+/** What a refused request is told: a registry code (src/errors/codes.ts) and the rule, in headers and in the page. */
+interface Refusal { readonly status: number, readonly code: ErrorCode, readonly rule: string }
 
-class Denied extends Error { constructor (readonly rule: string, readonly status = 403) { super(rule) } }
+function refusalOf (code: ErrorCode, rule: string): Refusal { return { status: ERRORS[code].status, code, rule } }
+
+function page (r: Refusal): string {
+  return `<!doctype html><title>hedge: ${r.status}</title><h1>Blocked by hedge's egress guard</h1>` +
+    `<p>code: <code>${r.code}</code></p><p>rule: <code>${r.rule}</code></p>\n`
+}
+
+function refusalHeaders (r: Refusal): Record<string, string> {
+  return { 'content-type': 'text/html', 'x-hedge-code': r.code, 'x-hedge-deny': r.rule }
+}
+
+const BAD_REQUEST = refusalOf('HEDGE_BAD_REQUEST', 'egress.not-a-proxy-request')
+const UPSTREAM_FAILED = refusalOf('HEDGE_UPSTREAM_UNAVAILABLE', 'egress.upstream')
 
 export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGuard> {
   const { compiled: cp, logger } = o
@@ -31,14 +45,17 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
   const policy = compileEgressPolicy(cp.policy.egress)
   const resolve = o.resolve ?? systemResolver
 
-  /** The address to connect to, or a Denied. In report-only a denial is logged and the connection proceeds. */
+  /**
+   * The address to connect to. A refusal throws the HedgeError the refusal page names
+   * (HEDGE_EGRESS_DENIED, or HEDGE_UPSTREAM_UNAVAILABLE when the name does not resolve);
+   * in report-only a denial is logged and the connection proceeds.
+   */
   async function target (t: EgressTarget): Promise<string> {
-    const deny = (rule: string): string | undefined => {
-      metrics.inc('hedge_denials_total', { layer: 'egress', rule, mode })
-      if (mode === 'enforce') throw new Denied(rule)
-      if (mode === 'report-only') logger.info({ event: 'would-deny', layer: 'egress', rule, host: t.host, port: t.port }, `would deny by ${rule} (report-only)`)
-      return undefined
+    const deny = (rule: string): void => {
+      const v: Verdict = { layer: 'egress', code: 'HEDGE_EGRESS_DENIED', rule }
+      judgeOrThrow(mode, v, { front: 'egress', log: logger, fields: { host: t.host, port: t.port } })
     }
+    const unavailable = (rule: string): HedgeError => new HedgeError('HEDGE_UPSTREAM_UNAVAILABLE', undefined, rule)
     if (mode === 'off') return (await resolve(t.host.replace(/^\[|\]$/g, '')))[0] ?? t.host
     const pre = policy.pre(t)
     if (pre.kind === 'deny') { deny(pre.rule); return (await resolve(t.host.replace(/^\[|\]$/g, '')))[0] ?? t.host }
@@ -49,50 +66,48 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
     }
     if (pre.kind === 'allow-exact' && pre.ip !== undefined) return pre.ip
     let addresses: string[]
-    try { addresses = await resolve(t.host) } catch { throw new Denied('egress.dns:unresolvable', 502) }
-    if (pre.kind === 'allow-exact') return addresses[0] ?? (() => { throw new Denied('egress.dns:no-address', 502) })()
+    try { addresses = await resolve(t.host) } catch { throw unavailable('egress.dns:unresolvable') }
+    if (pre.kind === 'allow-exact') return addresses[0] ?? (() => { throw unavailable('egress.dns:no-address') })()
     const d = policy.checkResolved(addresses)
     if (!d.allowed) { deny(d.rule); return addresses[0] ?? t.host }
     return d.ip
   }
 
-  const refuse = (t: EgressTarget, err: unknown): { status: number, rule: string } => {
-    const rule = err instanceof Denied ? err.rule : 'egress.upstream'
-    const status = err instanceof Denied ? err.status : 502
-    if (status === 403) logger.warn({ event: 'deny', layer: 'egress', rule, host: t.host, port: t.port }, `denied by ${rule}`)
-    else logger.info({ event: 'egress-error', rule, host: t.host, port: t.port }, 'egress failed')
-    return { status, rule }
+  /** Why a destination failed. Denials were logged by judge(); failures are logged here. */
+  const refusal = (t: EgressTarget, err: unknown): Refusal => {
+    const r = err instanceof HedgeError ? refusalOf(err.code, err.rule ?? 'egress.upstream') : UPSTREAM_FAILED
+    if (r.code !== 'HEDGE_EGRESS_DENIED') logger.info({ event: 'egress-error', rule: r.rule, host: t.host, port: t.port }, 'egress failed')
+    return r
   }
-  // Registry codes (src/errors/codes.ts) on every refusal, in a header and in the page.
-  const codeOf = (status: number): ErrorCode => status === 403 ? 'HEDGE_EGRESS_DENIED' : status === 400 ? 'HEDGE_BAD_REQUEST' : 'HEDGE_UPSTREAM_UNAVAILABLE'
-  const page = (status: number, rule: string): string => `<!doctype html><title>hedge: ${status}</title><h1>Blocked by hedge's egress guard</h1><p>code: <code>${codeOf(status)}</code></p><p>rule: <code>${rule}</code></p>\n`
-  const refusalHeaders = (status: number, rule: string): Record<string, string> => ({ 'content-type': 'text/html', 'x-hedge-code': codeOf(status), 'x-hedge-deny': rule })
 
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let url: URL
     try { url = new URL(req.url ?? '') } catch { url = new URL('invalid:') }
     if (url.protocol !== 'http:' || url.host === '') {
-      res.writeHead(400, refusalHeaders(400, 'egress.not-a-proxy-request')).end(page(400, 'egress.not-a-proxy-request'))
+      res.writeHead(BAD_REQUEST.status, refusalHeaders(BAD_REQUEST)).end(page(BAD_REQUEST))
       return
     }
     const t = { host: url.hostname, port: Number(url.port === '' ? 80 : url.port) }
     target(t).then(ip => {
       const headers: Record<string, string | string[]> = {}
-      for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k) && v !== undefined) headers[k] = v
+      for (const [k, v] of Object.entries(req.headers)) if (!isHopByHop(k) && v !== undefined) headers[k] = v
       headers.host = url.host
       headers.connection = 'close'
       const up = request({ host: ip, port: t.port, method: req.method, path: url.pathname + url.search, headers, setHost: false, timeout: 30_000 }, upRes => {
         const h: Record<string, string | string[]> = {}
-        for (const [k, v] of Object.entries(upRes.headers)) if (!HOP.has(k) && v !== undefined) h[k] = v
+        for (const [k, v] of Object.entries(upRes.headers)) if (!isHopByHop(k) && v !== undefined) h[k] = v
         res.writeHead(upRes.statusCode ?? 502, h)
         upRes.pipe(res)
       })
       up.on('timeout', () => { up.destroy(new Error('timeout')) })
-      up.on('error', () => { if (!res.headersSent) res.writeHead(502, refusalHeaders(502, 'egress.upstream')).end(page(502, 'egress.upstream')); else res.destroy() })
+      up.on('error', () => {
+        if (!res.headersSent) res.writeHead(UPSTREAM_FAILED.status, refusalHeaders(UPSTREAM_FAILED)).end(page(UPSTREAM_FAILED))
+        else res.destroy()
+      })
       req.pipe(up)
     }).catch((err: unknown) => {
-      const r = refuse(t, err)
-      res.writeHead(r.status, refusalHeaders(r.status, r.rule)).end(page(r.status, r.rule))
+      const r = refusal(t, err)
+      res.writeHead(r.status, refusalHeaders(r)).end(page(r))
     })
   })
 
@@ -124,9 +139,11 @@ export async function startEgressGuard (o: EgressGuardOptions): Promise<EgressGu
       up.on('close', () => { if (established) client.destroy() })
       client.on('close', () => { up.destroy() })
     }).catch((err: unknown) => {
-      const r = refuse(t, err)
-      const body = page(r.status, r.rule)
-      client.end(`HTTP/1.1 ${r.status} ${r.status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\nContent-Type: text/html\r\nX-Hedge-Code: ${codeOf(r.status)}\r\nX-Hedge-Deny: ${r.rule}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+      const r = refusal(t, err)
+      const body = page(r)
+      const head = Object.entries({ ...refusalHeaders(r), 'content-length': String(Buffer.byteLength(body)), connection: 'close' })
+        .map(([k, v]) => `${k}: ${v}\r\n`).join('')
+      client.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Error'}\r\n${head}\r\n${body}`)
     })
   })
 

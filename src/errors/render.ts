@@ -16,7 +16,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_BAD_URL: 'HEDGE_PATH_INVALID',
 }
 
-export function toHedgeError (err: unknown): HedgeError {
+function toHedgeError (err: unknown): HedgeError {
   if (err instanceof HedgeError) return err
   const code = (err as { code?: string }).code
   if (code !== undefined && FASTIFY_CODES[code] !== undefined) return new HedgeError(FASTIFY_CODES[code], undefined, `framework.${code}`)
@@ -71,12 +71,4 @@ export function rejectUpgrade (socket: Duplex, err: unknown, req: IncomingMessag
   const force = setTimeout(() => { socket.destroy() }, 5_000)
   force.unref()
   socket.end(`HTTP/1.1 ${e.statusCode} ${e.toBody().error}\r\n${head}\r\n${body}`, () => { clearTimeout(force); socket.destroy() })
-}
-
-/** Upstream down → 502, slow → 504; the gateway itself stays up. */
-export function upstreamFailure (error: Error): HedgeError {
-  const code = (error as { code?: string }).code ?? ''
-  const status = (error as { statusCode?: number }).statusCode
-  const timeout = status === 504 || /TIMEOUT/i.test(code)
-  return new HedgeError(timeout ? 'HEDGE_UPSTREAM_TIMEOUT' : 'HEDGE_UPSTREAM_UNAVAILABLE', undefined, 'upstream')
 }

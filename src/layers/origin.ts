@@ -7,7 +7,7 @@ import type { Verdict } from './verdict.ts'
 import { headerCount, single } from './request.ts'
 
 /** Parsed Origin: absent, or a canonical origin, or a denial (null, several, malformed). */
-export function readOrigin (req: IncomingMessage): { kind: 'absent' } | { kind: 'origin', origin: string } | { kind: 'bad', rule: string } {
+function readOrigin (req: IncomingMessage): { kind: 'absent' } | { kind: 'origin', origin: string } | { kind: 'bad', rule: string } {
   const n = headerCount(req, 'origin')
   if (n === 0) return { kind: 'absent' }
   const v = single(req.headers.origin)
@@ -25,3 +25,13 @@ export function checkOrigin (cp: CompiledPolicy, req: IncomingMessage): Verdict 
   return cp.originAllowed(o.origin) ? null : { layer: 'origin', code: 'HEDGE_ORIGIN_DENIED', rule: 'origins.allow' }
 }
 
+/** The request's Origin when it is on the allowlist (the one CORS answers may name), else undefined. */
+export function allowedOrigin (cp: CompiledPolicy, req: IncomingMessage): string | undefined {
+  const o = readOrigin(req)
+  return o.kind === 'origin' && cp.originAllowed(o.origin) ? o.origin : undefined
+}
+
+/** A CORS preflight: OPTIONS with Access-Control-Request-Method and an Origin header. */
+export function isPreflight (req: IncomingMessage): boolean {
+  return req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined && readOrigin(req).kind !== 'absent'
+}

@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parseDocument } from 'yaml'
-import { PolicySchema, LAYERS, MODES, type Policy, type LayerName, type LayerMode } from './schema.ts'
+import { PolicySchema, LAYERS, MODES, type Policy, type LayerMode } from './schema.ts'
 
 export const POLICY_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../policies')
 
@@ -94,10 +94,6 @@ export function applyLayerOverrides (policy: Policy, env: NodeJS.ProcessEnv): vo
     if (!(MODES as readonly string[]).includes(v)) throw new PolicyError(key, [`${key}: must be one of ${MODES.join(', ')}, got "${v}"`])
     policy.layers[layer] = v as LayerMode
   }
-}
-
-export function layerMode (policy: Policy, layer: LayerName): LayerMode {
-  return policy.layers[layer] ?? 'off'
 }
 
 function jsonPath (instancePath: string): string {

@@ -6,8 +6,8 @@ import t from 'tap'
 import { compilePolicy } from '../../src/policy/compile.ts'
 import { startEgressGuard } from '../../src/egress/guard.ts'
 import { silentLogger } from '../../src/logger.ts'
-import { testPolicy } from '../helpers/gateway.ts'
-import { connect } from 'node:net'
+import { captureLogs, testPolicy } from '../helpers/gateway.ts'
+import { connect, createServer, type AddressInfo } from 'node:net'
 
 function exchange (port: number, raw: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -40,4 +40,28 @@ t.test('refusals name HEDGE_EGRESS_DENIED', async t => {
   }
   const bad = await exchange(guard.port, 'GET /not-a-proxy-request HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
   t.match(bad, /^HTTP\/1\.1 400 [^]*x-hedge-code: HEDGE_BAD_REQUEST/i, 'not a proxy request: HEDGE_BAD_REQUEST')
+})
+
+t.test('one decision vocabulary: deny and would-deny lines name the front, rule and code', async t => {
+  const closed = await new Promise<number>(resolve => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as AddressInfo).port
+      srv.close(() => { resolve(p) })
+    })
+  })
+  for (const [mode, status, event] of [['enforce', 403, 'deny'], ['report-only', 502, 'would-deny']] as const) {
+    const logs = captureLogs()
+    const guard = await startEgressGuard({
+      compiled: compilePolicy(testPolicy('hedged', { layers: { egress: mode } })), host: '127.0.0.1', port: 0, logger: logs.logger,
+    })
+    t.teardown(() => guard.close())
+    const dest = `127.0.0.1:${closed}`
+    const out = await exchange(guard.port, `GET http://${dest}/ HTTP/1.1\r\nHost: ${dest}\r\nConnection: close\r\n\r\n`)
+    // report-only: the refusal is only logged and the connection is tried (a closed loopback port: 502)
+    t.match(out, new RegExp(`^HTTP/1\\.1 ${status} `), `${mode}: ${status}`)
+    const line = logs.lines.find(l => l.event === event)
+    const want = { front: 'egress', layer: 'egress', code: 'HEDGE_EGRESS_DENIED', rule: /^egress\./, host: '127.0.0.1', port: closed }
+    t.match(line, want, `${mode}: ${event} line`)
+    t.notOk(logs.lines.some(l => l.event === (mode === 'enforce' ? 'would-deny' : 'deny')), `${mode}: one kind of line`)
+  }
 })

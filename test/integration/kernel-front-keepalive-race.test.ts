@@ -1,7 +1,7 @@
 // Issue 9: uvicorn 0.17.6 closes an idle keep-alive connection after 5 s; a request the
 // gateway wrote into such a connection at that moment got ECONNRESET → 502. Now the gateway's
 // upstream pool drops idle sockets after 4 s, and a request that fails on a reused socket
-// before any answer is retried once (never a second run of code: see src/http/forward.ts).
+// before any answer is retried once (never a second run of code: see src/kernel/forward.ts).
 // Staged against the real kernel server on its unix socket (the hedged topology): a burst of
 // concurrent requests fills the pool with sockets whose idle timers expire over a spread of a
 // few ms; ~5 s later (± a few ms, a bounded number of rounds) another burst reuses them.

@@ -1,4 +1,7 @@
 import t from 'tap'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { ERRORS, HedgeError, errorBody } from '../../src/errors/codes.ts'
 
 t.test('every code is prefixed and maps to an HTTP status', async t => {
@@ -13,4 +16,18 @@ t.test('HedgeError carries a stable body shape and keeps the rule out of it', as
   t.same(e.toBody(), { statusCode: 403, code: 'HEDGE_ORIGIN_DENIED', error: 'Forbidden', message: 'origin not allowed' })
   t.equal(e.rule, 'origin.allow')
   t.same(Object.keys(errorBody('HEDGE_INTERNAL')), ['statusCode', 'code', 'error', 'message'])
+})
+
+t.test('every registered code is sent somewhere (or it is deleted)', async t => {
+  // Pending: the CDP front should answer a plain GET on a /devtools/... WebSocket path with 426
+  // (src/cdp/, owned elsewhere); until it does, the code is registered but not sent.
+  const PENDING = new Set(['HEDGE_CDP_UPGRADE_REQUIRED'])
+  const root = fileURLToPath(new URL('../../src/', import.meta.url))
+  const sources = readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter(f => f.endsWith('.ts') && f !== join('errors', 'codes.ts'))
+    .map(f => readFileSync(join(root, f), 'utf8'))
+  for (const code of Object.keys(ERRORS)) {
+    if (PENDING.has(code)) continue
+    t.ok(sources.some(s => s.includes(`'${code}'`)), `${code} is used outside the registry`)
+  }
 })

@@ -1,4 +1,4 @@
-// The retry rule of src/http/forward.ts against a fake upstream (pure logic: when is a failed
+// The retry rule of src/kernel/forward.ts against a fake upstream (pure logic: when is a failed
 // attempt sent again?). The fake speaks just enough HTTP/1.1 over a unix socket: it answers the
 // first request on each connection with keep-alive, and on a reused connection does what the
 // scenario says — hang up at once without answering (a server closing an idle connection under
@@ -8,7 +8,7 @@ import { createServer, type Socket } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createUpstream, forward, type Upstream } from '../../src/http/forward.ts'
+import { createUpstream, forward, type Upstream } from '../../src/kernel/forward.ts'
 import { HedgeError } from '../../src/errors/codes.ts'
 
 type Mode = 'reset-reused' | 'die-after-work' | 'reset-first'

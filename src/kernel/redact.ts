@@ -11,14 +11,14 @@ import { HedgeError } from '../errors/codes.ts'
 import { sendError } from '../errors/render.ts'
 
 const MAX = 4 * 1024 * 1024
-export const REDACTED = '[redacted by hedge]'
+const REDACTED = '[redacted by hedge]'
 
 /** Fields whose value is a credential: blanked. */
 const SECRET_FIELDS = new Set(['key'])
 /** Fields whose value says where credentials live: nulled. */
 const LOCATION_FIELDS = new Set(['connection_file'])
 
-export function redactSecrets (value: unknown): unknown {
+function redactSecrets (value: unknown): unknown {
   const secrets = new Set<string>()
   const collect = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(collect)

@@ -1,9 +1,7 @@
 // Forward one request to the kernel server: the request target byte-exact (no URL
 // normalisation: with the routes layer off the gateway must be as transparent as a wire,
 // and with it on the target was already checked in exactly this form), the headers the
-// chain decided, the body it decided. Hop-by-hop headers, including any a client names
-// in Connection, are dropped before the chain's own rewrite (RFC 9110 §7.6.1), so a client
-// cannot remove a header the gateway adds.
+// chain decided (kernel/headers.ts), the body it decided.
 import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { HedgeError } from '../errors/codes.ts'
@@ -26,11 +24,9 @@ export interface Upstream {
  * test/integration/kernel-front-keepalive-race.test.ts). Dropping ours after 4 s means we
  * never pick a socket the server is about to close, barring an event loop stalled for a second.
  */
-export const UPSTREAM_IDLE_MS = 4_000
+const UPSTREAM_IDLE_MS = 4_000
 
 export interface UpstreamOptions { idleMs?: number }
-
-const HOP = ['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']
 
 export function createUpstream (upstream: string, o: UpstreamOptions = {}): Upstream {
   const idleMs = o.idleMs ?? UPSTREAM_IDLE_MS
@@ -47,21 +43,6 @@ export function createUpstream (upstream: string, o: UpstreamOptions = {}): Upst
   const u = new URL(upstream)
   if (u.protocol !== 'http:') throw new Error(`kernel upstream must be http://HOST:PORT or unix:/path, got ${upstream}`)
   return { agent, fresh, host: u.hostname, port: Number(u.port === '' ? 80 : u.port), lastUsed }
-}
-
-/** The client's headers less hop-by-hop ones and those its Connection header names. */
-export function endToEndHeaders (h: IncomingHttpHeaders): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = { ...h }
-  const named = typeof h.connection === 'string' ? h.connection.split(',').map(s => s.trim().toLowerCase()).filter(Boolean) : []
-  for (const k of [...HOP, ...named]) delete out[k]
-  return out
-}
-
-export function endToEndResponseHeaders (h: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {}
-  const named = typeof h.connection === 'string' ? h.connection.split(',').map(s => s.trim().toLowerCase()) : []
-  for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP.includes(k) && !named.includes(k)) out[k] = v
-  return out
 }
 
 export interface ForwardRequest {
