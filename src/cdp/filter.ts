@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs'
 import { dirname, isAbsolute, resolve, sep } from 'node:path'
 import type { Policy } from '../policy/schema.ts'
-import type { CdpCommand } from '../json/strict.ts'
+import type { CdpCommand } from './protocol.ts'
 import { compileMethodRules, type MethodMatcher } from './method-rules.ts'
 import { compileUrlPolicy, type UrlPolicy } from './url-policy.ts'
 import { effectiveMethod } from './aliases.ts'

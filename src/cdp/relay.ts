@@ -12,7 +12,7 @@ import { WebSocket, type RawData } from 'ws'
 import type { UpstreamSocket } from './upstream-socket.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Principal } from '../auth/jwt.ts'
-import { parseCdpCommand, serialiseCdpCommand, StrictJsonError, type CdpCommand } from '../json/strict.ts'
+import { cdpError, cdpResult, CdpCommandError, parseCdpCommand, refusalText, replyAddress, serialiseCdpCommand, type CdpCommand } from './protocol.ts'
 import { decide, type CdpFilter } from './filter.ts'
 import { ConnectionState, type InternalCommand, type SessionKind } from './sessions.ts'
 import type { ContextRegistry } from './target-view.ts'
@@ -36,30 +36,11 @@ const MAX_TIMER = 2_147_483_647
 // depth of 301 is accepted, 302 refused). Playwright's serialised callFunctionOn arguments
 // go well past the parser's default of 32, so anything lower breaks locators.
 const CDP_MAX_DEPTH = 300
-const SESSION_ID = /^[A-Za-z0-9]{1,64}$/
 /** A leg with more than this queued for its peer pauses the other leg until it drains below LOW. */
 const HIGH_WATER = 8 * 1024 * 1024
 const LOW_WATER = 1024 * 1024
 const INTERNAL_TIMEOUT_MS = 15_000
 const DENY_LOG_PER_SECOND = 20
-
-/**
- * Where to address the error for a frame refused after it parsed as plain JSON (duplicate
- * key, __proto__, lone surrogate, number range): its own id and sessionId (JSON.parse
- * semantics), because a client waits forever for an answer to the id it sent and routes
- * answers by sessionId. Only the reply's address — never used for a decision.
- */
-function addressOf (err: StrictJsonError, text: string): { id: number | undefined, sessionId: string | undefined } {
-  if (err.id !== undefined || !['duplicate-key', 'proto-key', 'lone-surrogate', 'number-range'].includes(err.reason)) return { id: err.id, sessionId: err.sessionId }
-  let v: unknown
-  try { v = JSON.parse(text) } catch { return { id: undefined, sessionId: undefined } }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: undefined, sessionId: undefined }
-  const { id, sessionId } = v as { id?: unknown, sessionId?: unknown }
-  return {
-    id: typeof id === 'number' && Number.isInteger(id) && id >= -2147483648 && id <= 2147483647 ? id : undefined,
-    sessionId: typeof sessionId === 'string' && SESSION_ID.test(sessionId) ? sessionId : undefined,
-  }
-}
 
 /** A token bucket. `take(n)` charges n whatever (bytes already received) and answers how long (ms) until the debt is paid; `tryTake()` charges one only if it fits. */
 export class TokenBucket {
@@ -84,10 +65,6 @@ export class TokenBucket {
     this.tokens -= 1
     return true
   }
-}
-
-function cdpError (id: number, sessionId: string | undefined, code: number, message: string): string {
-  return JSON.stringify(sessionId === undefined ? { id, error: { code, message } } : { id, error: { code, message }, sessionId })
 }
 
 export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayContext): void {
@@ -204,7 +181,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       return false
     }
     denyLog({ event: 'deny', layer: 'cdp-filter', rule, method, id, sessionId, ...who }, `denied by ${rule}`, false)
-    reply(cdpError(id ?? 0, sessionId, code, `hedge: ${message} [${rule}]`))
+    reply(cdpError(id ?? 0, sessionId, code, refusalText(message, rule)))
     return true
   }
 
@@ -253,8 +230,8 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     try {
       cmd = parseCdpCommand(text, { maxDepth: CDP_MAX_DEPTH })
     } catch (err) {
-      const e = err instanceof StrictJsonError ? err : new StrictJsonError('syntax', 'unparsable')
-      const to = addressOf(e, text)
+      const e = err instanceof CdpCommandError ? err : new CdpCommandError('syntax', 'unparsable')
+      const to = replyAddress(e, text)
       if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, to.id, to.sessionId, -32600)) sendTo(browser, client, Buffer.from(text), false)
       return
     }
@@ -278,7 +255,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       // Discovery stays on for the gateway; the client's wish decides which events it sees.
       state.view.discover = d.discover ?? undefined
       if (d.discover !== null) for (const ev of state.view.createdEvents()) reply(ev)
-      reply(JSON.stringify(cmd.sessionId === undefined ? { id: cmd.id, result: d.result } : { id: cmd.id, result: d.result, sessionId: cmd.sessionId }))
+      reply(cdpResult(cmd.id, cmd.sessionId, d.result))
       return
     }
     if (d.rule !== undefined) logger.info({ event: 'rewrite', layer: 'cdp-filter', rule: d.rule, method: cmd.method, ...who }, `rewritten by ${d.rule}`)

@@ -6,7 +6,7 @@
 // Browser→client frames take a fast path: only those whose first bytes show they matter
 // (a Target attach/detach event, a tracing stream, or the answer to a command we track)
 // are parsed; everything else (e.g. multi-megabyte screenshots) is passed on untouched.
-import type { CdpCommand } from '../json/strict.ts'
+import { cdpResult, refusalText, type CdpCommand } from './protocol.ts'
 import { compileTargetRules } from './targets.ts'
 import { ContextRegistry, TargetView, type TargetViewOptions } from './target-view.ts'
 
@@ -225,7 +225,7 @@ export class ConnectionState {
           // the client is told why (Inspector.detached carries a reason) before Chromium detaches it.
           for (const [sid, tid] of this.sessionTargets) {
             if (tid !== info.targetId) continue
-            notices.push(JSON.stringify({ method: 'Inspector.detached', params: { reason: `hedge: ${v.message} [${v.rule}]` }, sessionId: sid }))
+            notices.push(JSON.stringify({ method: 'Inspector.detached', params: { reason: refusalText(v.message, v.rule) }, sessionId: sid }))
             internal.push({ method: 'Target.detachFromTarget', params: { sessionId: sid } })
           }
         }
@@ -276,7 +276,7 @@ export class ConnectionState {
 
   private onResult (asked: Pending, msg: { id?: number, sessionId?: string }, r: Record<string, any>): Observed {
     const replace = (result: Record<string, unknown>): Observed => ({
-      text: JSON.stringify(msg.sessionId === undefined ? { id: msg.id, result: this.enforce ? result : r } : { id: msg.id, result: this.enforce ? result : r, sessionId: msg.sessionId }),
+      text: cdpResult(msg.id, msg.sessionId, this.enforce ? result : r),
     })
     switch (asked.method) {
       case 'Target.attachToTarget':

@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
 import { compileCdpFilter, decide, insideDirs, ConnectionState, type CdpFilter, type Decision, type WorkspaceDirs } from '../../src/cdp/filter.ts'
-import type { CdpCommand } from '../../src/json/strict.ts'
+import type { CdpCommand } from '../../src/cdp/protocol.ts'
 import type { SessionKind } from '../../src/cdp/sessions.ts'
 import { ContextRegistry } from '../../src/cdp/target-view.ts'
 import { testPolicy } from '../helpers/gateway.ts'
