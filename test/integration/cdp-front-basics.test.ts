@@ -39,6 +39,22 @@ t.test('the WebSocket upgrade is refused before 101 without a token, with a bad 
   t.equal(await upgradeStatus(bare, { headers: H }), 101, 'bearer header works')
 })
 
+t.test('a DevTools socket path without an Upgrade is answered 426 HEDGE_CDP_UPGRADE_REQUIRED', async t => {
+  const v = await rawRequest(cdpPort, { path: '/json/version', headers: [['Authorization', `Bearer ${control}`]] })
+  const path = new URL(v.json.webSocketDebuggerUrl as string).pathname
+  for (const p of [path, `${path}?ticket=x`, '/devtools/page/ABC123']) {
+    for (const headers of [[['Authorization', `Bearer ${control}`]], []] as Array<Array<[string, string]>>) {
+      const r = await rawRequest(cdpPort, { path: p, headers })
+      t.equal(r.status, 426, `${p} ${headers.length === 0 ? 'without' : 'with'} a token`)
+      t.equal(r.json?.code, 'HEDGE_CDP_UPGRADE_REQUIRED')
+      t.equal(r.headers.upgrade, 'websocket', 'names the protocol to upgrade to')
+    }
+  }
+  const near = await rawRequest(cdpPort, { path: '/devtools/other/ABC', headers: [['Authorization', `Bearer ${control}`]] })
+  t.equal(near.status, 404, 'near miss: not a DevTools socket path')
+  t.equal(await upgradeStatus(`ws://127.0.0.1:${cdpPort}${path}`, { headers: H }), 101, 'the same path still upgrades')
+})
+
 t.test('automation works; harmful commands are refused with the same id; the connection stays usable', async t => {
   const v = await rawRequest(cdpPort, { path: '/json/version', headers: [['Authorization', `Bearer ${control}`]] })
   const cdp = await cdpConnect((v.json.webSocketDebuggerUrl as string).split('?')[0] as string, { headers: H })
