@@ -9,6 +9,7 @@ import { realpathSync } from 'node:fs'
 import { dirname, isAbsolute, resolve, sep } from 'node:path'
 import type { Policy } from '../policy/schema.ts'
 import type { CdpCommand } from './protocol.ts'
+import type { ErrorCode } from '../errors/codes.ts'
 import { compileMethodRules, type MethodMatcher } from './method-rules.ts'
 import { compileUrlPolicy, type UrlPolicy } from './url-policy.ts'
 import { effectiveMethod } from './aliases.ts'
@@ -34,7 +35,8 @@ export interface CdpFilter {
 
 export type Decision =
   | { readonly action: 'forward', readonly cmd: CdpCommand, readonly rule?: string }
-  | { readonly action: 'deny', readonly rule: string, readonly message: string }
+  /** `code` names the refusal in logs (the client gets a CDP error either way). */
+  | { readonly action: 'deny', readonly rule: string, readonly message: string, readonly code: ErrorCode }
   /** The gateway answers itself (Target.setDiscoverTargets: discovery stays on for the gateway; the client's wish is kept). */
   | { readonly action: 'answer', readonly result: Record<string, unknown>, readonly discover: { filter: Array<{ type?: string, exclude?: boolean }> | undefined } | null }
 
@@ -69,7 +71,7 @@ export function insideDirs (p: unknown, dirs: readonly string[]): boolean {
   return dirs.some(d => r === d || r.startsWith(d + sep))
 }
 
-const deny = (rule: string, message: string): Decision => ({ action: 'deny', rule, message })
+const deny = (rule: string, message: string, code: ErrorCode = 'HEDGE_ROUTE_DENIED'): Decision => ({ action: 'deny', rule, message, code })
 
 /** Source that runs nothing: only whitespace and comments (e.g. '' or '//# sourceURL=pptr:internal'). */
 export function isInertSource (source: unknown): boolean {
@@ -184,9 +186,9 @@ export function decide (f: CdpFilter, st: ConnectionState, cmd: CdpCommand): Dec
 }
 
 function checkUrl (f: CdpFilter, cmd: CdpCommand, field: string, value: unknown): Decision | string {
-  if (typeof value !== 'string') return deny(`cdp.params:${field}`, `${cmd.method}: ${field} must be a string`)
+  if (typeof value !== 'string') return deny(`cdp.params:${field}`, `${cmd.method}: ${field} must be a string`, 'HEDGE_CDP_URL_DENIED')
   const u = f.url(value)
-  if (!u.allowed || u.canonical === undefined) return deny(u.rule, `${cmd.method}: URL refused (${u.rule})`)
+  if (!u.allowed || u.canonical === undefined) return deny(u.rule, `${cmd.method}: URL refused (${u.rule})`, 'HEDGE_CDP_URL_DENIED')
   return u.canonical
 }
 

@@ -12,13 +12,16 @@ import { WebSocket, type RawData } from 'ws'
 import type { UpstreamSocket } from './upstream-socket.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Principal } from '../auth/jwt.ts'
-import { cdpError, cdpResult, CdpCommandError, parseCdpCommand, refusalText, replyAddress, serialiseCdpCommand, type CdpCommand } from './protocol.ts'
+import {
+  cdpError, cdpResult, CdpCommandError, parseCdpCommand, refusalText, replyAddress, serialiseCdpCommand, type CdpCommand, type ReplyAddress,
+} from './protocol.ts'
 import { decide, type CdpFilter } from './filter.ts'
 import { ConnectionState, type InternalCommand, type SessionKind } from './sessions.ts'
 import type { ContextRegistry } from './target-view.ts'
-import { CDP_BLOCKED } from '../errors/codes.ts'
+import { CDP_BLOCKED, ERRORS, type ErrorCode } from '../errors/codes.ts'
 import type { Logger } from '../logger.ts'
 import { metrics } from '../metrics.ts'
+import { judge, type Verdict } from '../layers/verdict.ts'
 
 export interface RelayContext {
   readonly compiled: CompiledPolicy
@@ -41,6 +44,13 @@ const HIGH_WATER = 8 * 1024 * 1024
 const LOW_WATER = 1024 * 1024
 const INTERNAL_TIMEOUT_MS = 15_000
 const DENY_LOG_PER_SECOND = 20
+/** JSON-RPC's "Invalid Request": the answer to a frame that is not a CDP command. */
+const CDP_INVALID_REQUEST = -32600
+const NO_ADDRESS: ReplyAddress = { id: undefined, sessionId: undefined }
+
+function cdpVerdict (rule: string, message: string, code: ErrorCode): Verdict {
+  return { layer: 'cdp-filter', code, rule, message }
+}
 
 /** A token bucket. `take(n)` charges n whatever (bytes already received) and answers how long (ms) until the debt is paid; `tryTake()` charges one only if it fits. */
 export class TokenBucket {
@@ -163,7 +173,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   let logged = 0
   let suppressed = 0
   let windowStart = Date.now()
-  const denyLog = (entry: Record<string, unknown>, msg: string, report: boolean): void => {
+  const denyLog = (level: 'warn' | 'info', entry: Record<string, unknown>, msg: string): void => {
     const now = Date.now()
     if (now - windowStart >= 1000) {
       if (suppressed > 0) logger.warn({ event: 'deny-suppressed', layer: 'cdp-filter', count: suppressed, ...who }, `${suppressed} more denials in the last second`)
@@ -171,17 +181,17 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     }
     if (logged >= DENY_LOG_PER_SECOND) { suppressed++; return }
     logged++
-    if (report) logger.info(entry, msg); else logger.warn(entry, msg)
+    logger[level](entry, msg)
   }
 
-  const refuse = (rule: string, message: string, id: number | undefined, sessionId: string | undefined, code = CDP_BLOCKED, method?: string): boolean => {
-    metrics.inc('hedge_denials_total', { layer: 'cdp-filter', rule, mode })
-    if (mode === 'report-only') {
-      denyLog({ event: 'would-deny', layer: 'cdp-filter', rule, method, ...who }, `would deny by ${rule} (report-only)`, true)
-      return false
-    }
-    denyLog({ event: 'deny', layer: 'cdp-filter', rule, method, id, sessionId, ...who }, `denied by ${rule}`, false)
-    reply(cdpError(id ?? 0, sessionId, code, refusalText(message, rule)))
+  /**
+   * A refused client frame, judged like every other layer's decision (one log line through the
+   * rate-limited denyLog, one counter). Enforce: the client gets a CDP error at the frame's own
+   * id and sessionId, `hedge: message [rule]`, and true is returned; report-only: false (forward it).
+   */
+  const refuse = (v: Verdict, to: ReplyAddress, method?: string, cdpCode = CDP_BLOCKED): boolean => {
+    if (judge(mode, v, { front: 'cdp', log: denyLog, fields: { method, id: to.id, sessionId: to.sessionId, ...who } }) !== 'deny') return false
+    reply(cdpError(to.id ?? 0, to.sessionId, cdpCode, refusalText(v.message ?? ERRORS[v.code].message, v.rule)))
     return true
   }
 
@@ -221,7 +231,10 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   function onClientFrame (data: RawData, isBinary: boolean): void {
     if (mode === 'off') { sendTo(browser, client, data as Buffer, isBinary); return }
     if (isBinary) {
-      if (refuse('cdp.frame:binary', 'binary frames are not accepted', undefined, undefined)) { closeBoth(1003, 'binary frames are not accepted'); return }
+      if (refuse(cdpVerdict('cdp.frame:binary', 'binary frames are not accepted', 'HEDGE_BAD_REQUEST'), NO_ADDRESS)) {
+        closeBoth(1003, 'binary frames are not accepted')
+        return
+      }
       sendTo(browser, client, data as Buffer, true)
       return
     }
@@ -231,8 +244,8 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       cmd = parseCdpCommand(text, { maxDepth: CDP_MAX_DEPTH })
     } catch (err) {
       const e = err instanceof CdpCommandError ? err : new CdpCommandError('syntax', 'unparsable')
-      const to = replyAddress(e, text)
-      if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, to.id, to.sessionId, -32600)) sendTo(browser, client, Buffer.from(text), false)
+      const v = cdpVerdict(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, 'HEDGE_BAD_REQUEST')
+      if (!refuse(v, replyAddress(e, text), undefined, CDP_INVALID_REQUEST)) sendTo(browser, client, Buffer.from(text), false)
       return
     }
     if (!blankPage && LOOKS_FOR_PAGES.has(cmd.method)) {
@@ -243,11 +256,11 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       return
     }
     if (!limiter.tryTake()) {
-      if (refuse('cdp.rate', 'too many messages', cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
+      if (refuse(cdpVerdict('cdp.rate', 'too many messages', 'HEDGE_RATE_LIMITED'), cmd, cmd.method)) return
     }
     const d = decide(filter, state, cmd)
     if (d.action === 'deny') {
-      if (refuse(d.rule, d.message, cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
+      if (refuse(cdpVerdict(d.rule, d.message, d.code), cmd, cmd.method)) return
       forward(cmd)
       return
     }
@@ -265,7 +278,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   function forward (cmd: CdpCommand): void {
     const out = state.track(cmd)
     if (out === undefined) {
-      refuse('cdp.pending-full', 'too many answers outstanding on this connection', cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)
+      refuse(cdpVerdict('cdp.pending-full', 'too many answers outstanding on this connection', 'HEDGE_RATE_LIMITED'), cmd, cmd.method)
       return
     }
     sendTo(browser, client, Buffer.from(serialiseCdpCommand(out)), false)
