@@ -15,7 +15,8 @@ import type { Principal } from '../auth/jwt.ts'
 import {
   cdpError, cdpResult, CdpCommandError, parseCdpCommand, refusalText, replyAddress, serialiseCdpCommand, type CdpCommand, type ReplyAddress,
 } from './protocol.ts'
-import { decide, type CdpFilter } from './filter.ts'
+import type { CdpFilter } from './filter.ts'
+import { decide, type Decision } from './decide.ts'
 import { ConnectionState, type InternalCommand, type SessionKind } from './sessions.ts'
 import type { ContextRegistry } from './target-view.ts'
 import { CDP_BLOCKED, ERRORS, type ErrorCode } from '../errors/codes.ts'
@@ -261,7 +262,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     const d = decide(filter, state, cmd)
     if (d.action === 'deny') {
       if (refuse(cdpVerdict(d.rule, d.message, d.code), cmd, cmd.method)) return
-      forward(cmd)
+      forward(cmd, d)
       return
     }
     if (d.action === 'answer') {
@@ -272,16 +273,18 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       return
     }
     if (d.rule !== undefined) logger.info({ event: 'rewrite', layer: 'cdp-filter', rule: d.rule, method: cmd.method, ...who }, `rewritten by ${d.rule}`)
-    forward(enforce ? d.cmd : cmd)
+    forward(enforce ? d.cmd : cmd, d)
   }
 
-  function forward (cmd: CdpCommand): void {
+  /** Forward a command (tracked when its answer must be read), then apply what the decision said it changes. */
+  function forward (cmd: CdpCommand, d: Decision): void {
     const out = state.track(cmd)
     if (out === undefined) {
       refuse(cdpVerdict('cdp.pending-full', 'too many answers outstanding on this connection', 'HEDGE_RATE_LIMITED'), cmd, cmd.method)
       return
     }
     sendTo(browser, client, Buffer.from(serialiseCdpCommand(out)), false)
+    if (d.action === 'forward' && d.closesHandle !== undefined) state.closeHandle(d.closesHandle)
   }
 
   browser.on('message', (buf: Buffer, isBinary: boolean) => {

@@ -331,6 +331,11 @@ export class ConnectionState {
     if (targetId !== undefined) this.sessionTargets.set(id, targetId)
   }
 
+  /** An IO stream the client closed (IO.close forwarded): its handle is no longer usable on this connection. */
+  closeHandle (h: string): void {
+    this.handles.delete(h)
+  }
+
   private addHandle (h: string): void {
     if (this.handles.size < MAX_ENTRIES) this.handles.add(h)
   }

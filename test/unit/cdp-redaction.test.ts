@@ -2,7 +2,7 @@
 // cookies stripped from browser→client events, and "inert" isolated-world init scripts.
 import t from 'tap'
 import { ConnectionState, stripCookies } from '../../src/cdp/sessions.ts'
-import { isInertSource } from '../../src/cdp/filter.ts'
+import { isInertSource } from '../../src/cdp/decide.ts'
 
 t.test('stripCookies removes cookies wherever events carry them, and nothing else', async t => {
   const ev = {
