@@ -18,6 +18,7 @@ import {
 import type { CdpFilter } from './filter.ts'
 import { decide, type Decision } from './decide.ts'
 import { ConnectionState, type InternalCommand, type SessionKind } from './sessions.ts'
+import { mayCarryCookies, redactCookies, type CdpEvent } from './event-redaction.ts'
 import type { ContextRegistry } from './target-view.ts'
 import { CDP_BLOCKED, ERRORS, type ErrorCode } from '../errors/codes.ts'
 import type { Logger } from '../logger.ts'
@@ -89,7 +90,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     return [{ method: 'Browser.setDownloadBehavior', params }]
   }
   const state = new ConnectionState(ctx.rootKind, {
-    redactCookies: cdpPolicy.redactCookies, enforce, onNewContext,
+    enforce, onNewContext,
     view: { rules: filter.targets, tenancy: filter.tenancy, registry: ctx.registry },
   })
   const limiter = new TokenBucket(cdpPolicy.maxMessagesPerSecond)
@@ -294,33 +295,58 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     }
   })
 
+  /** Browser→client: the gateway's own answers are taken, then what the connection learns (sessions.ts), then redaction (event-redaction.ts). */
   function onBrowserFrame (buf: Buffer, isBinary: boolean): void {
     let out: Buffer | string = buf
-    if (mode !== 'off' && !isBinary && state.needsParse(buf)) {
-      const text = buf.toString('utf8')
-      if (internal.size > 0 && text.startsWith('{"id":-')) {
-        const msg = JSON.parse(text) as { id: number, result?: Record<string, any>, error?: { message?: string } }
-        const p = internal.get(msg.id)
-        if (p !== undefined) {
-          internal.delete(msg.id)
-          state.settle(msg.id)
-          if (msg.error !== undefined) p.reject(new Error(String(msg.error.message ?? 'error'))); else p.resolve(msg.result ?? {})
-          return
-        }
+    if (mode !== 'off' && !isBinary) {
+      if (state.needsParse(buf)) {
+        const text = buf.toString('utf8')
+        if (settleInternal(text)) return
+        const o = state.observe(text)
+        if (o.detached !== undefined) logger.warn({ event: 'detach', layer: 'cdp-filter', rule: o.detached.rule, targetId: o.detached.targetId, ...who }, `target became forbidden (${o.detached.rule}): sessions detached`)
+        for (const n of o.notices ?? []) reply(n)
+        fireInternal(o.internal)
+        if (o.drop === true) return
+        if (o.text !== undefined) out = o.text
       }
-      const o = state.observe(text)
-      if (o.detached !== undefined) logger.warn({ event: 'detach', layer: 'cdp-filter', rule: o.detached.rule, targetId: o.detached.targetId, ...who }, `target became forbidden (${o.detached.rule}): sessions detached`)
-      for (const n of o.notices ?? []) reply(n)
-      fireInternal(o.internal)
-      if (o.redacted === true) {
-        metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
-        if (!enforce) logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
+      // Frames that may carry cookies (Network, Fetch, Audits events) are never ones observe() reads or rewrites.
+      if (cdpPolicy.redactCookies && mayCarryCookies(buf)) {
+        const r = redactFrame(buf.toString('utf8'))
+        if (r === null) return
+        if (r !== undefined) out = r
       }
-      if (o.drop === true) return
-      if (o.text !== undefined) out = o.text
     }
     if (client.readyState !== WebSocket.OPEN) return
     sendTo(client, browser, typeof out === 'string' ? Buffer.from(out) : out, isBinary)
+  }
+
+  /** An answer to one of the gateway's own commands (negative id): settled here, never passed on. */
+  function settleInternal (text: string): boolean {
+    if (internal.size === 0 || !text.startsWith('{"id":-')) return false
+    const msg = JSON.parse(text) as { id: number, result?: Record<string, any>, error?: { message?: string } }
+    const p = internal.get(msg.id)
+    if (p === undefined) return false
+    internal.delete(msg.id)
+    state.settle(msg.id)
+    if (msg.error !== undefined) p.reject(new Error(String(msg.error.message ?? 'error'))); else p.resolve(msg.result ?? {})
+    return true
+  }
+
+  /**
+   * An event that may carry cookies: the text to send instead (enforce), undefined to send it
+   * as it came (nothing to strip, or report-only), null to drop it (enforce: not a JSON object).
+   */
+  function redactFrame (text: string): string | null | undefined {
+    let ev: unknown
+    try { ev = JSON.parse(text) } catch { return enforce ? null : undefined }
+    if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) return enforce ? null : undefined
+    if (typeof (ev as { method?: unknown }).method !== 'string') return undefined
+    const redacted = redactCookies(ev as CdpEvent)
+    if (redacted === undefined) return undefined
+    metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
+    if (enforce) return JSON.stringify(redacted)
+    logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
+    return undefined
   }
 
   client.on('close', () => { closeBoth(1000, 'client closed') })
