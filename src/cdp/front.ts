@@ -30,6 +30,9 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
   const { compiled: cp, logger } = o
   const ctx: CdpFrontContext = frontContext(o)
   const filterOn = cp.mode('cdp-filter') !== 'off'
+  // maxPayload bounds a whole message, not a frame: ws (8.x lib/receiver.js haveLength()) adds each data frame's
+  // length from its header to the message's running total, fragments included, and fails the connection with
+  // 1009 once the total passes it — before that frame's payload is buffered.
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: filterOn ? cp.policy.cdp.maxMessageBytes : 256 * 1024 * 1024 })
   // The slots are taken before Chromium is dialled: concurrent attempts each see the others.
   const quota = new ConnectionQuota({ perToken: cp.policy.cdp.maxConnectionsPerToken, perSubject: cp.policy.cdp.maxConnectionsPerPrincipal })
