@@ -33,7 +33,8 @@ export interface CdpFrontContext extends CdpFrontOptions {
 }
 
 export function frontContext (o: CdpFrontOptions): CdpFrontContext {
-  return { ...o, trusted: new Set(o.compiled.policy.hosts.trustedProxies), wsScheme: o.tls === undefined ? 'ws' : 'wss', registry: new ContextRegistry() }
+  const trusted = new Set(o.compiled.policy.hosts.trustedProxies)
+  return { ...o, trusted, wsScheme: o.tls === undefined ? 'ws' : 'wss', registry: new ContextRegistry() }
 }
 
 /**
@@ -49,11 +50,14 @@ export async function judgeTargets (ctx: CdpFrontContext, ids: readonly string[]
 
 /** One target named by a request (a page socket, /json/activate|close): refused when the browser's list cannot be read. */
 export async function judgeTarget (ctx: CdpFrontContext, id: string, unavailable: string): Promise<TargetVerdict> {
-  return (await judgeTargets(ctx, [id]).catch(() => undefined))?.get(id) ?? { allowed: false, rule: 'cdp.targets.unavailable', message: unavailable }
+  const verdicts = await judgeTargets(ctx, [id]).catch(() => undefined)
+  return verdicts?.get(id) ?? { allowed: false, rule: 'cdp.targets.unavailable', message: unavailable }
 }
 
 /** Host, origin and token checks shared by discovery and the upgrade path. */
-export async function admit (ctx: CdpFrontContext, req: IncomingMessage, needScope: 'cdp:read' | 'cdp:control', allowTicket: string | undefined): Promise<Principal | undefined> {
+export async function admit (
+  ctx: CdpFrontContext, req: IncomingMessage, needScope: 'cdp:read' | 'cdp:control', allowTicket: string | undefined,
+): Promise<Principal | undefined> {
   const { compiled: cp, logger } = ctx
   if (cp.mode('host') !== 'off') applyVerdict(cp, checkHost(cp, req, ctx.trusted), req, logger)
   if (cp.mode('origin') !== 'off') applyVerdict(cp, checkOrigin(cp, req), req, logger)

@@ -157,6 +157,11 @@ function checkUrl (f: CdpFilter, cmd: CdpCommand, field: string, value: unknown)
   return u.canonical
 }
 
+/** A list of paths, each inside upload/ or output/ (asked of the injected path check). */
+function filesInWorkspace (f: CdpFilter, files: unknown): boolean {
+  return Array.isArray(files) && files.every(x => f.pathInside(x, f.fileDirs))
+}
+
 function withParam (cmd: CdpCommand, p: Record<string, unknown>, key: string, value: unknown): CdpCommand {
   return { ...cmd, params: { ...p, [key]: value } }
 }
@@ -196,7 +201,7 @@ function params (f: CdpFilter, st: DecisionState, cmd: CdpCommand, method: strin
     }
     case 'DOM.setFileInputFiles': {
       const files = p.files
-      if (!Array.isArray(files) || !files.every(x => f.pathInside(x, f.fileDirs))) return deny('cdp.files:outside-workspace', 'files must be inside the workspace upload/ or output/')
+      if (!filesInWorkspace(f, files)) return deny('cdp.files:outside-workspace', 'files must be inside the workspace upload/ or output/')
       return { action: 'forward', cmd }
     }
     case 'Input.dispatchDragEvent': {
@@ -205,7 +210,9 @@ function params (f: CdpFilter, st: DecisionState, cmd: CdpCommand, method: strin
       const data = p.data
       const files = data !== null && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>).files : undefined
       if (files === undefined || (Array.isArray(files) && files.length === 0)) return { action: 'forward', cmd }
-      if (!Array.isArray(files) || !files.every(x => f.pathInside(x, f.fileDirs))) return deny('cdp.files:outside-workspace', 'dragged files must be inside the workspace upload/ or output/')
+      if (!filesInWorkspace(f, files)) {
+        return deny('cdp.files:outside-workspace', 'dragged files must be inside the workspace upload/ or output/')
+      }
       return { action: 'forward', cmd }
     }
     case 'Target.createBrowserContext':

@@ -39,7 +39,9 @@ export function createCdpFront (o: CdpFrontOptions): CdpFront {
 
   /** Plain HTTP: discovery; a DevTools socket path without an Upgrade gets 426 before any other check (like an unknown route). */
   const serveHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (WS_PATH.test((req.url ?? '/').split('?')[0] as string)) throw new HedgeError('HEDGE_CDP_UPGRADE_REQUIRED', undefined, 'cdp.upgrade-required')
+    if (WS_PATH.test((req.url ?? '/').split('?')[0] as string)) {
+      throw new HedgeError('HEDGE_CDP_UPGRADE_REQUIRED', undefined, 'cdp.upgrade-required')
+    }
     await handleDiscovery(ctx, req, res)
   }
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -31,6 +31,7 @@ export class CdpCommandError extends Error {
 const METHOD = /^[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9]*$/
 const SESSION_ID = /^[A-Za-z0-9]{1,64}$/
 const MAX_METHOD_LENGTH = 128
+const BAD_SESSION_ID = "'sessionId' must be 1-64 ASCII letters/digits"
 
 export function isInt32 (v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647
@@ -74,9 +75,11 @@ export function parseCdpCommand (text: string, opts?: StrictJsonOptions): CdpCom
   }
   const id = isInt32(rawId) ? rawId : undefined
   const sessionId = isSessionId(rawSession) ? rawSession : undefined
-  if (unknownKey !== undefined) throw new CdpCommandError('unknown-key', `unexpected top-level key ${JSON.stringify(unknownKey)}`, id, sessionId)
+  if (unknownKey !== undefined) {
+    throw new CdpCommandError('unknown-key', `unexpected top-level key ${JSON.stringify(unknownKey)}`, id, sessionId)
+  }
   if (id === undefined) throw new CdpCommandError('bad-id', "'id' must be an int32", undefined, sessionId)
-  if (hasSession && sessionId === undefined) throw new CdpCommandError('bad-session-id', "'sessionId' must be 1-64 ASCII letters/digits", id)
+  if (hasSession && sessionId === undefined) throw new CdpCommandError('bad-session-id', BAD_SESSION_ID, id)
   if (!isMethod(method)) throw new CdpCommandError('bad-method', "'method' must look like Domain.method", id, sessionId)
   if (params !== undefined && !isPlainObject(params)) throw new CdpCommandError('bad-params', "'params' must be an object", id, sessionId)
   return { id, method, params, sessionId }
@@ -90,9 +93,11 @@ export function serialiseCdpCommand (cmd: CdpCommand): string {
   if (!isInt32(cmd.id)) throw new CdpCommandError('bad-id', "'id' must be an int32")
   if (!isMethod(cmd.method)) throw new CdpCommandError('bad-method', "'method' must look like Domain.method", cmd.id)
   if (cmd.sessionId !== undefined && !isSessionId(cmd.sessionId)) {
-    throw new CdpCommandError('bad-session-id', "'sessionId' must be 1-64 ASCII letters/digits", cmd.id)
+    throw new CdpCommandError('bad-session-id', BAD_SESSION_ID, cmd.id)
   }
-  if (cmd.params !== undefined && !isPlainObject(cmd.params)) throw new CdpCommandError('bad-params', "'params' must be an object", cmd.id, cmd.sessionId)
+  if (cmd.params !== undefined && !isPlainObject(cmd.params)) {
+    throw new CdpCommandError('bad-params', "'params' must be an object", cmd.id, cmd.sessionId)
+  }
   // method and sessionId are [A-Za-z0-9.] only: no escaping needed
   let out = `{"id":${cmd.id},"method":"${cmd.method}"`
   if (cmd.params !== undefined) out += `,"params":${JSON.stringify(cmd.params)}`

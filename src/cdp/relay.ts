@@ -192,7 +192,8 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
    * id and sessionId, `hedge: message [rule]`, and true is returned; report-only: false (forward it).
    */
   const refuse = (v: Verdict, to: ReplyAddress, method?: string, cdpCode = CDP_BLOCKED): boolean => {
-    if (judge(mode, v, { front: 'cdp', log: denyLog, fields: { method, id: to.id, sessionId: to.sessionId, ...who } }) !== 'deny') return false
+    const fields = { method, id: to.id, sessionId: to.sessionId, ...who }
+    if (judge(mode, v, { front: 'cdp', log: denyLog, fields }) !== 'deny') return false
     reply(cdpError(to.id ?? 0, to.sessionId, cdpCode, refusalText(v.message ?? ERRORS[v.code].message, v.rule)))
     return true
   }
@@ -295,7 +296,10 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     }
   })
 
-  /** Browser→client: the gateway's own answers are taken, then what the connection learns (sessions.ts), then redaction (event-redaction.ts). */
+  /**
+   * Browser→client: the gateway's own answers are taken, then what the connection learns
+   * (sessions.ts), then what the client must not read (event-redaction.ts).
+   */
   function onBrowserFrame (buf: Buffer, isBinary: boolean): void {
     let out: Buffer | string = buf
     if (mode !== 'off' && !isBinary) {
@@ -303,7 +307,11 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
         const text = buf.toString('utf8')
         if (settleInternal(text)) return
         const o = state.observe(text)
-        if (o.detached !== undefined) logger.warn({ event: 'detach', layer: 'cdp-filter', rule: o.detached.rule, targetId: o.detached.targetId, ...who }, `target became forbidden (${o.detached.rule}): sessions detached`)
+        if (o.detached !== undefined) {
+          const { rule, targetId } = o.detached
+          const msg = `target became forbidden (${rule}): sessions detached`
+          logger.warn({ event: 'detach', layer: 'cdp-filter', rule, targetId, ...who }, msg)
+        }
         for (const n of o.notices ?? []) reply(n)
         fireInternal(o.internal)
         if (o.drop === true) return
@@ -345,7 +353,8 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     if (redacted === undefined) return undefined
     metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
     if (enforce) return JSON.stringify(redacted)
-    logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
+    const entry = { event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }
+    logger.info(entry, 'would strip cookies from an event (report-only)')
     return undefined
   }
 

@@ -147,8 +147,9 @@ export class ConnectionState {
   /**
    * Learn from a browser→client frame that needsParse() selected, and say what to do with it:
    * pass, drop (a target this client may not see), or replace (a list filtered, the
-   * client's id restored). Events are only learnt from: their redaction is event-redaction.ts. Never throws; a selected frame that does not parse is dropped (enforce) or
-   * passed as it came (report-only), and nothing in it is learnt.
+   * client's id restored). Events are only learnt from (their redaction: event-redaction.ts).
+   * Never throws; a selected frame that does not parse is dropped (enforce) or passed as it
+   * came (report-only), and nothing in it is learnt.
    */
   observe (text: string): Observed {
     let msg: { id?: number, method?: string, params?: Record<string, any>, result?: Record<string, any>, sessionId?: string }
@@ -182,7 +183,8 @@ export class ConnectionState {
           // the client is told why (Inspector.detached carries a reason) before Chromium detaches it.
           for (const [sid, tid] of this.sessionTargets) {
             if (tid !== info.targetId) continue
-            notices.push(JSON.stringify({ method: 'Inspector.detached', params: { reason: refusalText(v.message, v.rule) }, sessionId: sid }))
+            const reason = refusalText(v.message, v.rule)
+            notices.push(JSON.stringify({ method: 'Inspector.detached', params: { reason }, sessionId: sid }))
             internal.push({ method: 'Target.detachFromTarget', params: { sessionId: sid } })
           }
         }
