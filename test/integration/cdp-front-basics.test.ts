@@ -65,7 +65,8 @@ t.test('cookies are stripped from Network events on their way to the client (cdp
   const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true })
   await cdp.send('Network.enable', {}, sessionId)
   await cdp.send('Page.enable', {}, sessionId)
-  const extra = cdp.event<{ requestId: string, headers: Record<string, string> }>('Network.responseReceivedExtraInfo', p => p.headers !== undefined)
+  type Extra = { requestId: string, headers: Record<string, string> }
+  const extra = cdp.event<Extra>('Network.responseReceivedExtraInfo', p => p.headers !== undefined)
   const response = cdp.event<{ requestId: string, response: { url: string } }>('Network.responseReceived', p => p.response.url.endsWith('/cookie'))
   const loaded = cdp.event('Page.loadEventFired')
   await cdp.send('Page.navigate', { url: `${site.url}/cookie` }, sessionId)

@@ -455,11 +455,13 @@ t.test('file inputs and dropped files: inside upload/ or output/ only', async t 
 
 t.test('the path check is injected: decide() asks it, and only it, about client-named paths', async t => {
   const asked: Array<[unknown, readonly string[]]> = []
-  const fake = compileCdpFilter(testPolicy('hedged', { cdp: {} }).cdp, DIRS, (p, dirs) => { asked.push([p, dirs]); return p === '/virtual/ok' })
+  const check = (p: unknown, dirs: readonly string[]): boolean => { asked.push([p, dirs]); return p === '/virtual/ok' }
+  const fake = compileCdpFilter(testPolicy('hedged', { cdp: {} }).cdp, DIRS, check)
   const st = stateWith('browser')
   table(t, fake, st, [
     ['file the check accepts', cmd('DOM.setFileInputFiles', { files: ['/virtual/ok'], backendNodeId: 1 }, PAGE_SID), 'forward'],
-    ['file the check refuses', cmd('DOM.setFileInputFiles', { files: [join(upload, 'a.txt')], backendNodeId: 1 }, PAGE_SID), 'cdp.files:outside-workspace'],
+    ['file the check refuses', cmd('DOM.setFileInputFiles', { files: [join(upload, 'a.txt')], backendNodeId: 1 }, PAGE_SID),
+      'cdp.files:outside-workspace'],
     ['download path the check accepts', cmd('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: '/virtual/ok' }), 'forward'],
   ])
   t.same(asked.map(([p]) => p), ['/virtual/ok', join(upload, 'a.txt'), '/virtual/ok'])
@@ -522,9 +524,10 @@ t.test('IO streams: only handles issued on this connection', async t => {
   ])
   // decide() only names what IO.close ends; the relay forgets the handle once it has forwarded the command
   const close = decide(hedged, st, cmd('IO.close', { handle: '1739284563' }, PAGE_SID))
-  t.same(close.action === 'forward' ? close.closesHandle : close.action, '1739284563', 'close own handle: forwarded, naming the handle it ends')
+  t.same(close.action === 'forward' ? close.closesHandle : close.action, '1739284563', 'close own handle: forwarded, naming the handle')
   t.ok(st.handles.has('1739284563'), 'decide wrote nothing')
-  t.equal((decide(hedged, st, cmd('IO.read', { handle: '1739284563' }, PAGE_SID)) as { closesHandle?: string }).closesHandle, undefined, 'IO.read ends nothing')
+  const read = decide(hedged, st, cmd('IO.read', { handle: '1739284563' }, PAGE_SID))
+  t.equal(read.action === 'forward' ? read.closesHandle : read.action, undefined, 'IO.read ends nothing')
   st.closeHandle('1739284563') // what the relay does after forwarding
   table(t, hedged, st, [['read after close', cmd('IO.read', { handle: '1739284563' }, PAGE_SID), 'cdp.io:foreign-handle']])
   // a stream in the answer to an untracked command teaches nothing

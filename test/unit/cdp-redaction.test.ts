@@ -39,10 +39,15 @@ t.test('the relay path: cookie events are selected by their first bytes and reda
   t.notMatch(JSON.stringify(redacted), /SECRET/)
   t.equal(redacted?.sessionId, 'ABC', 'addressed to the same session')
   t.equal(redacted?.method, 'Network.requestWillBeSentExtraInfo')
-  t.equal(redactCookies({ method: 'Network.dataReceived', params: { dataLength: 1 } }), undefined, 'nothing to strip: send the original bytes')
-  t.equal(redactCookies({ method: 'Runtime.consoleAPICalled', params: { headers: { cookie: 'x' } } }), undefined, 'other domains are not redacted')
-  for (const f of ['{"method":"Fetch.requestPaused","params":{}}', '{"method":"Audits.issueAdded","params":{}}']) t.ok(mayCarryCookies(Buffer.from(f)), f)
-  for (const f of ['{"id":5,"result":{"data":"' + 'A'.repeat(1000) + '"}}', '{"method":"Page.frameNavigated","params":{}}', '{"method":"Audits.enable"}']) {
+  t.equal(redactCookies({ method: 'Network.dataReceived', params: { dataLength: 1 } }), undefined, 'nothing to strip: the original bytes')
+  const consoleEvent = { method: 'Runtime.consoleAPICalled', params: { headers: { cookie: 'x' } } }
+  t.equal(redactCookies(consoleEvent), undefined, 'other domains: untouched')
+  for (const f of ['{"method":"Fetch.requestPaused","params":{}}', '{"method":"Audits.issueAdded","params":{}}']) {
+    t.ok(mayCarryCookies(Buffer.from(f)), f)
+  }
+  const fast = ['{"id":5,"result":{"data":"' + 'A'.repeat(1000) + '"}}', '{"method":"Page.frameNavigated","params":{}}',
+    '{"method":"Audits.enable"}']
+  for (const f of fast) {
     t.notOk(mayCarryCookies(Buffer.from(f)), `fast path: ${f.slice(0, 30)}`)
   }
   t.notOk(new ConnectionState('browser').needsParse(Buffer.from(frame)), 'sessions.ts learns nothing from Network events')
@@ -54,7 +59,8 @@ t.test('header arrays: a Set-Cookie entry in Fetch.requestPaused.responseHeaders
   const o = redactCookies(JSON.parse(frame))
   t.notMatch(JSON.stringify(o), /SECRET/)
   t.same((o?.params as { responseHeaders: unknown }).responseHeaders, [{ name: 'Content-Type', value: 'text/html' }])
-  const near = { method: 'Fetch.requestPaused', params: { requestId: 'r2', responseHeaders: [{ name: 'X-Cookie-Policy', value: 'x' }, { name: 'Content-Type', value: 'a' }] } }
+  const responseHeaders = [{ name: 'X-Cookie-Policy', value: 'x' }, { name: 'Content-Type', value: 'a' }]
+  const near = { method: 'Fetch.requestPaused', params: { requestId: 'r2', responseHeaders } }
   t.equal(redactCookies(near), undefined, 'near miss: headers that only mention cookies stay, nothing rewritten')
 })
 
