@@ -6,8 +6,7 @@ import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import { HedgeError } from '../errors/codes.ts'
 import { applyVerdict } from '../layers/apply.ts'
 import { canonicalisePath } from '../layers/canonical-path.ts'
-import type { CdpFrontContext } from './front.ts'
-import { admit, judgeTargets } from './front.ts'
+import { admit, judgeTarget, judgeTargets, type CdpFrontContext } from './admission.ts'
 
 type Endpoint = 'version' | 'list' | 'protocol' | 'new' | 'activate' | 'close'
 
@@ -46,7 +45,7 @@ export async function handleDiscovery (ctx: CdpFrontContext, req: IncomingMessag
     if (!cp.policy.cdp.discovery[endpoint]) applyVerdict(cp, { layer: 'cdp-filter', code: 'HEDGE_ROUTE_DENIED', rule: `cdp.discovery.${endpoint}` }, req, logger)
     if (endpoint === 'activate' || endpoint === 'close') {
       const id = path.slice(path.lastIndexOf('/') + 1)
-      const v = (await judgeTargets(ctx, [id]).catch(() => undefined))?.get(id) ?? { allowed: false, rule: 'cdp.targets.unavailable', message: 'target list unavailable' }
+      const v = await judgeTarget(ctx, id, 'target list unavailable')
       if (!v.allowed) applyVerdict(cp, { layer: 'cdp-filter', code: 'HEDGE_ROUTE_DENIED', rule: v.rule, message: v.message }, req, logger)
     }
     if (endpoint === 'new' && query !== '') {

@@ -12,13 +12,18 @@ import { WebSocket, type RawData } from 'ws'
 import type { UpstreamSocket } from './upstream-socket.ts'
 import type { CompiledPolicy } from '../policy/compile.ts'
 import type { Principal } from '../auth/jwt.ts'
-import { parseCdpCommand, serialiseCdpCommand, StrictJsonError, type CdpCommand } from '../json/strict.ts'
-import { decide, type CdpFilter } from './filter.ts'
+import {
+  cdpError, cdpResult, CdpCommandError, parseCdpCommand, refusalText, replyAddress, serialiseCdpCommand, type CdpCommand, type ReplyAddress,
+} from './protocol.ts'
+import type { CdpFilter } from './filter.ts'
+import { decide, type Decision } from './decide.ts'
 import { ConnectionState, type InternalCommand, type SessionKind } from './sessions.ts'
+import { mayCarryCookies, redactCookies, type CdpEvent } from './event-redaction.ts'
 import type { ContextRegistry } from './target-view.ts'
-import { CDP_BLOCKED } from '../errors/codes.ts'
+import { CDP_BLOCKED, ERRORS, type ErrorCode } from '../errors/codes.ts'
 import type { Logger } from '../logger.ts'
 import { metrics } from '../metrics.ts'
+import { judge, type Verdict } from '../layers/verdict.ts'
 
 export interface RelayContext {
   readonly compiled: CompiledPolicy
@@ -36,29 +41,17 @@ const MAX_TIMER = 2_147_483_647
 // depth of 301 is accepted, 302 refused). Playwright's serialised callFunctionOn arguments
 // go well past the parser's default of 32, so anything lower breaks locators.
 const CDP_MAX_DEPTH = 300
-const SESSION_ID = /^[A-Za-z0-9]{1,64}$/
 /** A leg with more than this queued for its peer pauses the other leg until it drains below LOW. */
 const HIGH_WATER = 8 * 1024 * 1024
 const LOW_WATER = 1024 * 1024
 const INTERNAL_TIMEOUT_MS = 15_000
 const DENY_LOG_PER_SECOND = 20
+/** JSON-RPC's "Invalid Request": the answer to a frame that is not a CDP command. */
+const CDP_INVALID_REQUEST = -32600
+const NO_ADDRESS: ReplyAddress = { id: undefined, sessionId: undefined }
 
-/**
- * Where to address the error for a frame refused after it parsed as plain JSON (duplicate
- * key, __proto__, lone surrogate, number range): its own id and sessionId (JSON.parse
- * semantics), because a client waits forever for an answer to the id it sent and routes
- * answers by sessionId. Only the reply's address — never used for a decision.
- */
-function addressOf (err: StrictJsonError, text: string): { id: number | undefined, sessionId: string | undefined } {
-  if (err.id !== undefined || !['duplicate-key', 'proto-key', 'lone-surrogate', 'number-range'].includes(err.reason)) return { id: err.id, sessionId: err.sessionId }
-  let v: unknown
-  try { v = JSON.parse(text) } catch { return { id: undefined, sessionId: undefined } }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return { id: undefined, sessionId: undefined }
-  const { id, sessionId } = v as { id?: unknown, sessionId?: unknown }
-  return {
-    id: typeof id === 'number' && Number.isInteger(id) && id >= -2147483648 && id <= 2147483647 ? id : undefined,
-    sessionId: typeof sessionId === 'string' && SESSION_ID.test(sessionId) ? sessionId : undefined,
-  }
+function cdpVerdict (rule: string, message: string, code: ErrorCode): Verdict {
+  return { layer: 'cdp-filter', code, rule, message }
 }
 
 /** A token bucket. `take(n)` charges n whatever (bytes already received) and answers how long (ms) until the debt is paid; `tryTake()` charges one only if it fits. */
@@ -86,10 +79,6 @@ export class TokenBucket {
   }
 }
 
-function cdpError (id: number, sessionId: string | undefined, code: number, message: string): string {
-  return JSON.stringify(sessionId === undefined ? { id, error: { code, message } } : { id, error: { code, message }, sessionId })
-}
-
 export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayContext): void {
   const { compiled: cp, filter, logger } = ctx
   const mode = cp.mode('cdp-filter')
@@ -101,7 +90,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     return [{ method: 'Browser.setDownloadBehavior', params }]
   }
   const state = new ConnectionState(ctx.rootKind, {
-    redactCookies: cdpPolicy.redactCookies, enforce, onNewContext,
+    enforce, onNewContext,
     view: { rules: filter.targets, tenancy: filter.tenancy, registry: ctx.registry },
   })
   const limiter = new TokenBucket(cdpPolicy.maxMessagesPerSecond)
@@ -186,7 +175,7 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   let logged = 0
   let suppressed = 0
   let windowStart = Date.now()
-  const denyLog = (entry: Record<string, unknown>, msg: string, report: boolean): void => {
+  const denyLog = (level: 'warn' | 'info', entry: Record<string, unknown>, msg: string): void => {
     const now = Date.now()
     if (now - windowStart >= 1000) {
       if (suppressed > 0) logger.warn({ event: 'deny-suppressed', layer: 'cdp-filter', count: suppressed, ...who }, `${suppressed} more denials in the last second`)
@@ -194,17 +183,18 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     }
     if (logged >= DENY_LOG_PER_SECOND) { suppressed++; return }
     logged++
-    if (report) logger.info(entry, msg); else logger.warn(entry, msg)
+    logger[level](entry, msg)
   }
 
-  const refuse = (rule: string, message: string, id: number | undefined, sessionId: string | undefined, code = CDP_BLOCKED, method?: string): boolean => {
-    metrics.inc('hedge_denials_total', { layer: 'cdp-filter', rule, mode })
-    if (mode === 'report-only') {
-      denyLog({ event: 'would-deny', layer: 'cdp-filter', rule, method, ...who }, `would deny by ${rule} (report-only)`, true)
-      return false
-    }
-    denyLog({ event: 'deny', layer: 'cdp-filter', rule, method, id, sessionId, ...who }, `denied by ${rule}`, false)
-    reply(cdpError(id ?? 0, sessionId, code, `hedge: ${message} [${rule}]`))
+  /**
+   * A refused client frame, judged like every other layer's decision (one log line through the
+   * rate-limited denyLog, one counter). Enforce: the client gets a CDP error at the frame's own
+   * id and sessionId, `hedge: message [rule]`, and true is returned; report-only: false (forward it).
+   */
+  const refuse = (v: Verdict, to: ReplyAddress, method?: string, cdpCode = CDP_BLOCKED): boolean => {
+    const fields = { method, id: to.id, sessionId: to.sessionId, ...who }
+    if (judge(mode, v, { front: 'cdp', log: denyLog, fields }) !== 'deny') return false
+    reply(cdpError(to.id ?? 0, to.sessionId, cdpCode, refusalText(v.message ?? ERRORS[v.code].message, v.rule)))
     return true
   }
 
@@ -244,7 +234,10 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
   function onClientFrame (data: RawData, isBinary: boolean): void {
     if (mode === 'off') { sendTo(browser, client, data as Buffer, isBinary); return }
     if (isBinary) {
-      if (refuse('cdp.frame:binary', 'binary frames are not accepted', undefined, undefined)) { closeBoth(1003, 'binary frames are not accepted'); return }
+      if (refuse(cdpVerdict('cdp.frame:binary', 'binary frames are not accepted', 'HEDGE_BAD_REQUEST'), NO_ADDRESS)) {
+        closeBoth(1003, 'binary frames are not accepted')
+        return
+      }
       sendTo(browser, client, data as Buffer, true)
       return
     }
@@ -253,9 +246,9 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     try {
       cmd = parseCdpCommand(text, { maxDepth: CDP_MAX_DEPTH })
     } catch (err) {
-      const e = err instanceof StrictJsonError ? err : new StrictJsonError('syntax', 'unparsable')
-      const to = addressOf(e, text)
-      if (!refuse(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, to.id, to.sessionId, -32600)) sendTo(browser, client, Buffer.from(text), false)
+      const e = err instanceof CdpCommandError ? err : new CdpCommandError('syntax', 'unparsable')
+      const v = cdpVerdict(`cdp.parse:${e.reason}`, `message refused (${e.reason})`, 'HEDGE_BAD_REQUEST')
+      if (!refuse(v, replyAddress(e, text), undefined, CDP_INVALID_REQUEST)) sendTo(browser, client, Buffer.from(text), false)
       return
     }
     if (!blankPage && LOOKS_FOR_PAGES.has(cmd.method)) {
@@ -266,32 +259,34 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
       return
     }
     if (!limiter.tryTake()) {
-      if (refuse('cdp.rate', 'too many messages', cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
+      if (refuse(cdpVerdict('cdp.rate', 'too many messages', 'HEDGE_RATE_LIMITED'), cmd, cmd.method)) return
     }
     const d = decide(filter, state, cmd)
     if (d.action === 'deny') {
-      if (refuse(d.rule, d.message, cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)) return
-      forward(cmd)
+      if (refuse(cdpVerdict(d.rule, d.message, d.code), cmd, cmd.method)) return
+      forward(cmd, d)
       return
     }
     if (d.action === 'answer') {
       // Discovery stays on for the gateway; the client's wish decides which events it sees.
       state.view.discover = d.discover ?? undefined
       if (d.discover !== null) for (const ev of state.view.createdEvents()) reply(ev)
-      reply(JSON.stringify(cmd.sessionId === undefined ? { id: cmd.id, result: d.result } : { id: cmd.id, result: d.result, sessionId: cmd.sessionId }))
+      reply(cdpResult(cmd.id, cmd.sessionId, d.result))
       return
     }
     if (d.rule !== undefined) logger.info({ event: 'rewrite', layer: 'cdp-filter', rule: d.rule, method: cmd.method, ...who }, `rewritten by ${d.rule}`)
-    forward(enforce ? d.cmd : cmd)
+    forward(enforce ? d.cmd : cmd, d)
   }
 
-  function forward (cmd: CdpCommand): void {
+  /** Forward a command (tracked when its answer must be read), then apply what the decision said it changes. */
+  function forward (cmd: CdpCommand, d: Decision): void {
     const out = state.track(cmd)
     if (out === undefined) {
-      refuse('cdp.pending-full', 'too many answers outstanding on this connection', cmd.id, cmd.sessionId, CDP_BLOCKED, cmd.method)
+      refuse(cdpVerdict('cdp.pending-full', 'too many answers outstanding on this connection', 'HEDGE_RATE_LIMITED'), cmd, cmd.method)
       return
     }
     sendTo(browser, client, Buffer.from(serialiseCdpCommand(out)), false)
+    if (d.action === 'forward' && d.closesHandle !== undefined) state.closeHandle(d.closesHandle)
   }
 
   browser.on('message', (buf: Buffer, isBinary: boolean) => {
@@ -301,33 +296,66 @@ export function relay (client: WebSocket, browser: UpstreamSocket, ctx: RelayCon
     }
   })
 
+  /**
+   * Browser→client: the gateway's own answers are taken, then what the connection learns
+   * (sessions.ts), then what the client must not read (event-redaction.ts).
+   */
   function onBrowserFrame (buf: Buffer, isBinary: boolean): void {
     let out: Buffer | string = buf
-    if (mode !== 'off' && !isBinary && state.needsParse(buf)) {
-      const text = buf.toString('utf8')
-      if (internal.size > 0 && text.startsWith('{"id":-')) {
-        const msg = JSON.parse(text) as { id: number, result?: Record<string, any>, error?: { message?: string } }
-        const p = internal.get(msg.id)
-        if (p !== undefined) {
-          internal.delete(msg.id)
-          state.settle(msg.id)
-          if (msg.error !== undefined) p.reject(new Error(String(msg.error.message ?? 'error'))); else p.resolve(msg.result ?? {})
-          return
+    if (mode !== 'off' && !isBinary) {
+      if (state.needsParse(buf)) {
+        const text = buf.toString('utf8')
+        if (settleInternal(text)) return
+        const o = state.observe(text)
+        if (o.detached !== undefined) {
+          const { rule, targetId } = o.detached
+          const msg = `target became forbidden (${rule}): sessions detached`
+          logger.warn({ event: 'detach', layer: 'cdp-filter', rule, targetId, ...who }, msg)
         }
+        for (const n of o.notices ?? []) reply(n)
+        fireInternal(o.internal)
+        if (o.drop === true) return
+        if (o.text !== undefined) out = o.text
       }
-      const o = state.observe(text)
-      if (o.detached !== undefined) logger.warn({ event: 'detach', layer: 'cdp-filter', rule: o.detached.rule, targetId: o.detached.targetId, ...who }, `target became forbidden (${o.detached.rule}): sessions detached`)
-      for (const n of o.notices ?? []) reply(n)
-      fireInternal(o.internal)
-      if (o.redacted === true) {
-        metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
-        if (!enforce) logger.info({ event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }, 'would strip cookies from an event (report-only)')
+      // Frames that may carry cookies (Network, Fetch, Audits events) are never ones observe() reads or rewrites.
+      if (cdpPolicy.redactCookies && mayCarryCookies(buf)) {
+        const r = redactFrame(buf.toString('utf8'))
+        if (r === null) return
+        if (r !== undefined) out = r
       }
-      if (o.drop === true) return
-      if (o.text !== undefined) out = o.text
     }
     if (client.readyState !== WebSocket.OPEN) return
     sendTo(client, browser, typeof out === 'string' ? Buffer.from(out) : out, isBinary)
+  }
+
+  /** An answer to one of the gateway's own commands (negative id): settled here, never passed on. */
+  function settleInternal (text: string): boolean {
+    if (internal.size === 0 || !text.startsWith('{"id":-')) return false
+    const msg = JSON.parse(text) as { id: number, result?: Record<string, any>, error?: { message?: string } }
+    const p = internal.get(msg.id)
+    if (p === undefined) return false
+    internal.delete(msg.id)
+    state.settle(msg.id)
+    if (msg.error !== undefined) p.reject(new Error(String(msg.error.message ?? 'error'))); else p.resolve(msg.result ?? {})
+    return true
+  }
+
+  /**
+   * An event that may carry cookies: the text to send instead (enforce), undefined to send it
+   * as it came (nothing to strip, or report-only), null to drop it (enforce: not a JSON object).
+   */
+  function redactFrame (text: string): string | null | undefined {
+    let ev: unknown
+    try { ev = JSON.parse(text) } catch { return enforce ? null : undefined }
+    if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) return enforce ? null : undefined
+    if (typeof (ev as { method?: unknown }).method !== 'string') return undefined
+    const redacted = redactCookies(ev as CdpEvent)
+    if (redacted === undefined) return undefined
+    metrics.inc('hedge_cdp_redactions_total', { rule: 'cdp.redactCookies', mode })
+    if (enforce) return JSON.stringify(redacted)
+    const entry = { event: 'would-redact', layer: 'cdp-filter', rule: 'cdp.redactCookies', ...who }
+    logger.info(entry, 'would strip cookies from an event (report-only)')
+    return undefined
   }
 
   client.on('close', () => { closeBoth(1000, 'client closed') })

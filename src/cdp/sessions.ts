@@ -6,7 +6,7 @@
 // Browser→client frames take a fast path: only those whose first bytes show they matter
 // (a Target attach/detach event, a tracing stream, or the answer to a command we track)
 // are parsed; everything else (e.g. multi-megabyte screenshots) is passed on untouched.
-import type { CdpCommand } from '../json/strict.ts'
+import { cdpResult, refusalText, type CdpCommand } from './protocol.ts'
 import { compileTargetRules } from './targets.ts'
 import { ContextRegistry, TargetView, type TargetViewOptions } from './target-view.ts'
 
@@ -22,39 +22,6 @@ const TRACKED = new Set(['Target.attachToTarget', 'Target.attachToBrowserTarget'
 
 /** Every Target event (targets and sessions are learnt from them) and the tracing stream. */
 const EVENT_PREFIXES = ['{"method":"Target.', '{"method":"Tracing.tracingComplete"'].map(s => Buffer.from(s))
-/** Events that can carry cookies (request/response headers, cookie lists, raw Set-Cookie lines). */
-const COOKIE_EVENT_PREFIXES = ['{"method":"Network.', '{"method":"Fetch.', '{"method":"Audits.issueAdded"'].map(s => Buffer.from(s))
-const COOKIE_HEADERS = new Set(['cookie', 'set-cookie', 'cookie2', 'set-cookie2'])
-const COOKIE_LISTS = new Set(['associatedCookies', 'blockedCookies', 'exemptedCookies', 'includedCookies'])
-const RAW_HEADER_TEXT = new Set(['headersText', 'requestHeadersText'])
-
-/** A header given as {name, value} (Fetch's HeaderEntry, Network's request/response header arrays). */
-function isCookieEntry (v: unknown): boolean {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false
-  const name = (v as Record<string, unknown>).name
-  return typeof name === 'string' && COOKIE_HEADERS.has(name.trim().toLowerCase())
-}
-
-/** Remove cookies from an event's params in place; true when anything was removed. */
-export function stripCookies (v: unknown): boolean {
-  if (Array.isArray(v)) {
-    let changed = false
-    for (let i = v.length - 1; i >= 0; i--) {
-      if (isCookieEntry(v[i])) { v.splice(i, 1); changed = true } else changed = stripCookies(v[i]) || changed
-    }
-    return changed
-  }
-  if (v === null || typeof v !== 'object') return false
-  const o = v as Record<string, unknown>
-  let changed = false
-  for (const k of Object.keys(o)) {
-    if (COOKIE_HEADERS.has(k.toLowerCase()) || k === 'rawCookieLine') { delete o[k]; changed = true } else if (COOKIE_LISTS.has(k) && Array.isArray(o[k]) && (o[k] as unknown[]).length > 0) { o[k] = []; changed = true } else if (RAW_HEADER_TEXT.has(k) && typeof o[k] === 'string') {
-      const cleaned = (o[k] as string).split(/\r?\n/).filter(l => !/^\s*(set-)?cookie2?\s*:/i.test(l)).join('\r\n')
-      if (cleaned !== o[k]) { o[k] = cleaned; changed = true }
-    } else changed = stripCookies(o[k]) || changed
-  }
-  return changed
-}
 const ID_PREFIX = Buffer.from('{"id":')
 
 /** The answer with the client's id in place of the gateway's: Chromium writes `{"id":N,` first, so only that prefix changes. */
@@ -77,7 +44,6 @@ export interface Observed {
   readonly drop?: boolean
   readonly text?: string
   readonly internal?: readonly InternalCommand[]
-  readonly redacted?: boolean
   /** Frames for the client before this one (why a session is being taken away). */
   readonly notices?: readonly string[]
   /** What to log about it. */
@@ -87,7 +53,6 @@ const PASS: Observed = Object.freeze({})
 const DROP: Observed = Object.freeze({ drop: true })
 
 export interface StateOptions {
-  readonly redactCookies?: boolean
   /** Target rules and tenancy; without it, the default rules with shared tenancy. */
   readonly view?: TargetViewOptions
   /** false (report-only): learn and judge, but never hide, rewrite or send anything of our own. */
@@ -109,7 +74,6 @@ export class ConnectionState {
   readonly windows = new Set<number>()
   readonly view: TargetView
   readonly enforce: boolean
-  private readonly redactCookies: boolean
   private readonly hidden = new Set<string>() // sessions the browser attached that the client must not see
   private readonly history = new Map<string, Map<number, string>>()
   /**
@@ -121,9 +85,7 @@ export class ConnectionState {
   private nextId = -1
   private readonly onNewContext: ((ctx: string) => InternalCommand[]) | undefined
 
-  constructor (readonly rootKind: SessionKind, o: StateOptions | boolean = {}) {
-    const opts: StateOptions = typeof o === 'boolean' ? { redactCookies: o } : o
-    this.redactCookies = opts.redactCookies ?? false
+  constructor (readonly rootKind: SessionKind, opts: StateOptions = {}) {
     this.enforce = opts.enforce ?? true
     this.view = new TargetView(opts.view ?? DEFAULT_VIEW, rootKind)
     this.onNewContext = opts.onNewContext
@@ -169,7 +131,6 @@ export class ConnectionState {
     if (buf.length < 8 || buf[0] !== 0x7b) return false
     if (buf[2] === 0x6d) { // {"m
       for (const p of EVENT_PREFIXES) if (buf.length >= p.length && buf.compare(p, 0, p.length, 0, p.length) === 0) return true
-      if (this.redactCookies) for (const p of COOKIE_EVENT_PREFIXES) if (buf.length >= p.length && buf.compare(p, 0, p.length, 0, p.length) === 0) return true
       return false
     }
     // only gateway ids (negative) are read: `{"id":-`
@@ -185,9 +146,10 @@ export class ConnectionState {
 
   /**
    * Learn from a browser→client frame that needsParse() selected, and say what to do with it:
-   * pass, drop (a target this client may not see), or replace (cookies stripped, a list
-   * filtered). Never throws; a selected frame that does not parse is dropped (enforce) or
-   * passed as it came (report-only), and nothing in it is learnt.
+   * pass, drop (a target this client may not see), or replace (a list filtered, the
+   * client's id restored). Events are only learnt from (their redaction: event-redaction.ts).
+   * Never throws; a selected frame that does not parse is dropped (enforce) or passed as it
+   * came (report-only), and nothing in it is learnt.
    */
   observe (text: string): Observed {
     let msg: { id?: number, method?: string, params?: Record<string, any>, result?: Record<string, any>, sessionId?: string }
@@ -208,10 +170,6 @@ export class ConnectionState {
 
   private onEvent (msg: { method: string, params?: Record<string, any>, sessionId?: string }): Observed {
     const p = msg.params ?? {}
-    if (this.redactCookies && /^(Network|Fetch|Audits)\./.test(msg.method)) {
-      if (!stripCookies(msg.params)) return PASS
-      return this.enforce ? { text: JSON.stringify(msg), redacted: true } : { redacted: true }
-    }
     switch (msg.method) {
       case 'Target.targetCreated':
       case 'Target.targetInfoChanged': {
@@ -225,7 +183,8 @@ export class ConnectionState {
           // the client is told why (Inspector.detached carries a reason) before Chromium detaches it.
           for (const [sid, tid] of this.sessionTargets) {
             if (tid !== info.targetId) continue
-            notices.push(JSON.stringify({ method: 'Inspector.detached', params: { reason: `hedge: ${v.message} [${v.rule}]` }, sessionId: sid }))
+            const reason = refusalText(v.message, v.rule)
+            notices.push(JSON.stringify({ method: 'Inspector.detached', params: { reason }, sessionId: sid }))
             internal.push({ method: 'Target.detachFromTarget', params: { sessionId: sid } })
           }
         }
@@ -276,7 +235,7 @@ export class ConnectionState {
 
   private onResult (asked: Pending, msg: { id?: number, sessionId?: string }, r: Record<string, any>): Observed {
     const replace = (result: Record<string, unknown>): Observed => ({
-      text: JSON.stringify(msg.sessionId === undefined ? { id: msg.id, result: this.enforce ? result : r } : { id: msg.id, result: this.enforce ? result : r, sessionId: msg.sessionId }),
+      text: cdpResult(msg.id, msg.sessionId, this.enforce ? result : r),
     })
     switch (asked.method) {
       case 'Target.attachToTarget':
@@ -329,6 +288,11 @@ export class ConnectionState {
     if (this.sessions.size >= MAX_ENTRIES) return
     this.sessions.set(id, kind)
     if (targetId !== undefined) this.sessionTargets.set(id, targetId)
+  }
+
+  /** An IO stream the client closed (IO.close forwarded): its handle is no longer usable on this connection. */
+  closeHandle (h: string): void {
+    this.handles.delete(h)
   }
 
   private addHandle (h: string): void {

@@ -24,6 +24,7 @@ export const ERRORS = {
   HEDGE_ROUTE_DENIED: { status: 403, message: 'route denied by policy' },
   HEDGE_ROUTE_UNKNOWN: { status: 404, message: 'no such route' },
   HEDGE_METHOD_NOT_ALLOWED: { status: 405, message: 'method not allowed on this route' },
+  HEDGE_RATE_LIMITED: { status: 429, message: 'too many requests' },
   HEDGE_TOO_MANY_CONNECTIONS: { status: 429, message: 'too many concurrent connections' },
   // CDP
   HEDGE_CDP_URL_DENIED: { status: 403, message: 'URL denied by policy' },

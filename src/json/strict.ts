@@ -1,8 +1,8 @@
-// Strict JSON for CDP frames ("filter evasion", DESIGN §2): what the filter decides on must
-// be exactly what Chromium would read. JSON.parse is last-wins on duplicate keys and accepts
-// lone surrogates; Chromium's dispatcher errors on a duplicated top-level key but is last-wins
-// inside params. So a duplicate anywhere, a lone surrogate anywhere, or excessive nesting is
-// refused here, and only the re-serialised command (serialiseCdpCommand) is ever forwarded.
+// Strict JSON ("filter evasion", DESIGN §2): what a filter decides on must be exactly what the
+// receiver would read. JSON.parse is last-wins on duplicate keys and accepts lone surrogates;
+// Chromium's dispatcher errors on a duplicated top-level key but is last-wins inside params.
+// So a duplicate anywhere, a lone surrogate anywhere, or excessive nesting is refused here, and
+// only a re-serialised value is ever forwarded (CDP commands: src/cdp/protocol.ts).
 //
 // Design: three linear passes instead of a JS parser. Nothing here may cost more than a
 // constant per input character: no regular expression runs over the text (a backtracking
@@ -26,19 +26,13 @@
 // than the one checked. Refused with reason 'number-range'.
 
 export type StrictJsonReason = 'not-string' | 'syntax' | 'duplicate-key' | 'depth' | 'lone-surrogate' | 'proto-key' | 'number-range'
-export type CdpCommandReason = 'not-object' | 'unknown-key' | 'bad-id' | 'bad-method' | 'bad-params' | 'bad-session-id'
 
 export class StrictJsonError extends Error {
-  readonly reason: StrictJsonReason | CdpCommandReason
-  /** For CDP commands: the id / sessionId when they were valid, so the relay can answer with a CDP error. */
-  readonly id: number | undefined
-  readonly sessionId: string | undefined
-  constructor (reason: StrictJsonReason | CdpCommandReason, message: string, id?: number, sessionId?: string) {
+  readonly reason: StrictJsonReason
+  constructor (reason: StrictJsonReason, message: string) {
     super(message)
     this.name = 'StrictJsonError'
     this.reason = reason
-    this.id = id
-    this.sessionId = sessionId
   }
 }
 
@@ -174,78 +168,4 @@ export function parseStrictJson (text: string, opts?: StrictJsonOptions): unknow
   if (keyTokens === 0 && !strings && !numbers) return value
   if (walk(value, strings, numbers) !== keyTokens) throw new StrictJsonError('duplicate-key', 'duplicate key in object')
   return value
-}
-
-// ---------------------------------------------------------------------------
-// CDP commands (client → browser)
-
-export interface CdpCommand {
-  id: number
-  method: string
-  params: Record<string, unknown> | undefined
-  sessionId: string | undefined
-}
-
-const METHOD = /^[A-Za-z][A-Za-z0-9]*\.[A-Za-z][A-Za-z0-9]*$/
-const SESSION_ID = /^[A-Za-z0-9]{1,64}$/
-const MAX_METHOD_LENGTH = 128
-
-function isInt32 (v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647
-}
-function isMethod (v: unknown): v is string {
-  return typeof v === 'string' && v.length <= MAX_METHOD_LENGTH && METHOD.test(v)
-}
-function isSessionId (v: unknown): v is string {
-  return typeof v === 'string' && SESSION_ID.test(v)
-}
-function isPlainObject (v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-/**
- * Parse one client→browser CDP frame. Top level: an object (no batches) with only id, method,
- * params, sessionId — as Chromium's dispatcher demands — each of the right shape. Throws
- * StrictJsonError; its id/sessionId are set when those fields were themselves valid.
- */
-export function parseCdpCommand (text: string, opts?: StrictJsonOptions): CdpCommand {
-  const v = parseStrictJson(text, opts)
-  if (!isPlainObject(v)) throw new StrictJsonError('not-object', 'CDP command must be a JSON object')
-  // read own keys only (never through the prototype)
-  let rawId: unknown, method: unknown, params: unknown, rawSession: unknown
-  let hasSession = false
-  let unknownKey: string | undefined
-  for (const k in v) {
-    switch (k) {
-      case 'id': rawId = v[k]; break
-      case 'method': method = v[k]; break
-      case 'params': params = v[k]; break
-      case 'sessionId': rawSession = v[k]; hasSession = true; break
-      default: unknownKey ??= k
-    }
-  }
-  const id = isInt32(rawId) ? rawId : undefined
-  const sessionId = isSessionId(rawSession) ? rawSession : undefined
-  if (unknownKey !== undefined) throw new StrictJsonError('unknown-key', `unexpected top-level key ${JSON.stringify(unknownKey)}`, id, sessionId)
-  if (id === undefined) throw new StrictJsonError('bad-id', "'id' must be an int32", undefined, sessionId)
-  if (hasSession && sessionId === undefined) throw new StrictJsonError('bad-session-id', "'sessionId' must be 1-64 ASCII letters/digits", id)
-  if (!isMethod(method)) throw new StrictJsonError('bad-method', "'method' must look like Domain.method", id, sessionId)
-  if (params !== undefined && !isPlainObject(params)) throw new StrictJsonError('bad-params', "'params' must be an object", id, sessionId)
-  return { id, method, params, sessionId }
-}
-
-/**
- * The bytes actually forwarded: only the four fields, in fixed order, freshly serialised.
- * Validates again (a filter may have built or edited the command) and throws StrictJsonError.
- */
-export function serialiseCdpCommand (cmd: CdpCommand): string {
-  if (!isInt32(cmd.id)) throw new StrictJsonError('bad-id', "'id' must be an int32")
-  if (!isMethod(cmd.method)) throw new StrictJsonError('bad-method', "'method' must look like Domain.method", cmd.id)
-  if (cmd.sessionId !== undefined && !isSessionId(cmd.sessionId)) throw new StrictJsonError('bad-session-id', "'sessionId' must be 1-64 ASCII letters/digits", cmd.id)
-  if (cmd.params !== undefined && !isPlainObject(cmd.params)) throw new StrictJsonError('bad-params', "'params' must be an object", cmd.id, cmd.sessionId)
-  // method and sessionId are [A-Za-z0-9.] only: no escaping needed
-  let out = `{"id":${cmd.id},"method":"${cmd.method}"`
-  if (cmd.params !== undefined) out += `,"params":${JSON.stringify(cmd.params)}`
-  if (cmd.sessionId !== undefined) out += `,"sessionId":"${cmd.sessionId}"`
-  return out + '}'
 }

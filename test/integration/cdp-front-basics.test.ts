@@ -5,12 +5,14 @@ import t from 'tap'
 import { startTestChromium, cdpConnect, upgradeStatus } from '../helpers/chromium.ts'
 import { startTestKernel } from '../helpers/kernel.ts'
 import { startTestGateway, testPolicy } from '../helpers/gateway.ts'
-import { startFixtureServer } from '../helpers/fixture-server.ts'
+import { PAGE, startFixtureServer } from '../helpers/fixture-server.ts'
 import { rawRequest } from '../helpers/http.ts'
 
 const chromium = await startTestChromium(t)
 const kernel = await startTestKernel(t)
-const site = await startFixtureServer(t)
+const site = await startFixtureServer(t, {
+  '/cookie': (_req, res) => { res.writeHead(200, { 'content-type': 'text/html', 'set-cookie': 'sid=SECRET-COOKIE; Path=/' }); res.end(PAGE) },
+})
 const gw = await startTestGateway(t, testPolicy('hedged', { cdp: { urls: { allowHosts: [`127.0.0.1:${site.port}`] } } }), { kernel: kernel.url, cdp: chromium.url })
 const cdpPort = Number(new URL(gw.urls.cdp as string).port)
 const control = await gw.token(['cdp:control'], { audience: 'cdp' })
@@ -37,6 +39,46 @@ t.test('the WebSocket upgrade is refused before 101 without a token, with a bad 
   t.equal(await upgradeStatus(wsUrl), 101, 'ticket works once')
   t.equal(await upgradeStatus(wsUrl), 401, 'and never twice')
   t.equal(await upgradeStatus(bare, { headers: H }), 101, 'bearer header works')
+})
+
+t.test('a DevTools socket path without an Upgrade is answered 426 HEDGE_CDP_UPGRADE_REQUIRED', async t => {
+  const v = await rawRequest(cdpPort, { path: '/json/version', headers: [['Authorization', `Bearer ${control}`]] })
+  const path = new URL(v.json.webSocketDebuggerUrl as string).pathname
+  for (const p of [path, `${path}?ticket=x`, '/devtools/page/ABC123']) {
+    for (const headers of [[['Authorization', `Bearer ${control}`]], []] as Array<Array<[string, string]>>) {
+      const r = await rawRequest(cdpPort, { path: p, headers })
+      t.equal(r.status, 426, `${p} ${headers.length === 0 ? 'without' : 'with'} a token`)
+      t.equal(r.json?.code, 'HEDGE_CDP_UPGRADE_REQUIRED')
+      t.equal(r.headers.upgrade, 'websocket', 'names the protocol to upgrade to')
+    }
+  }
+  const near = await rawRequest(cdpPort, { path: '/devtools/other/ABC', headers: [['Authorization', `Bearer ${control}`]] })
+  t.equal(near.status, 404, 'near miss: not a DevTools socket path')
+  t.equal(await upgradeStatus(`ws://127.0.0.1:${cdpPort}${path}`, { headers: H }), 101, 'the same path still upgrades')
+})
+
+t.test('cookies are stripped from Network events on their way to the client (cdp.redactCookies)', async t => {
+  const v = await rawRequest(cdpPort, { path: '/json/version', headers: [['Authorization', `Bearer ${control}`]] })
+  const cdp = await cdpConnect((v.json.webSocketDebuggerUrl as string).split('?')[0] as string, { headers: H })
+  t.teardown(() => { cdp.close() })
+  const { targetId } = await cdp.send('Target.createTarget', { url: 'about:blank' })
+  const { sessionId } = await cdp.send('Target.attachToTarget', { targetId, flatten: true })
+  await cdp.send('Network.enable', {}, sessionId)
+  await cdp.send('Page.enable', {}, sessionId)
+  type Extra = { requestId: string, headers: Record<string, string> }
+  const extra = cdp.event<Extra>('Network.responseReceivedExtraInfo', p => p.headers !== undefined)
+  const response = cdp.event<{ requestId: string, response: { url: string } }>('Network.responseReceived', p => p.response.url.endsWith('/cookie'))
+  const loaded = cdp.event('Page.loadEventFired')
+  await cdp.send('Page.navigate', { url: `${site.url}/cookie` }, sessionId)
+  const ev = await extra
+  t.equal(ev.requestId, (await response).requestId, 'the raw headers of the /cookie response')
+  await loaded
+  t.notMatch(JSON.stringify(ev), /SECRET-COOKIE/, 'the event arrives without the cookie')
+  const names = Object.keys(ev.headers).map(k => k.toLowerCase())
+  t.notOk(names.includes('set-cookie'), 'no Set-Cookie header')
+  t.ok(names.includes('content-type'), 'other headers kept')
+  const r = await cdp.send('Runtime.evaluate', { expression: 'document.cookie', returnByValue: true }, sessionId)
+  t.equal(r.result.value, 'sid=SECRET-COOKIE', 'oracle: the browser did receive the cookie')
 })
 
 t.test('automation works; harmful commands are refused with the same id; the connection stays usable', async t => {

@@ -6,9 +6,10 @@ import t, { type Test } from 'tap'
 import { mkdtempSync, mkdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, sep } from 'node:path'
-import { compileCdpFilter, decide, insideDirs, ConnectionState, type CdpFilter, type Decision, type WorkspaceDirs } from '../../src/cdp/filter.ts'
-import type { CdpCommand } from '../../src/json/strict.ts'
-import type { SessionKind } from '../../src/cdp/sessions.ts'
+import { compileCdpFilter, insideDirs, type CdpFilter, type WorkspaceDirs } from '../../src/cdp/filter.ts'
+import { decide, type Decision } from '../../src/cdp/decide.ts'
+import type { CdpCommand } from '../../src/cdp/protocol.ts'
+import { ConnectionState, type SessionKind } from '../../src/cdp/sessions.ts'
 import { ContextRegistry } from '../../src/cdp/target-view.ts'
 import { testPolicy } from '../helpers/gateway.ts'
 
@@ -456,6 +457,21 @@ t.test('file inputs and dropped files: inside upload/ or output/ only', async t 
   table(t, filterFor({}, {}), st, [['no workspace: no file at all', files(['/tmp/x']), 'cdp.files:outside-workspace']])
 })
 
+t.test('the path check is injected: decide() asks it, and only it, about client-named paths', async t => {
+  const asked: Array<[unknown, readonly string[]]> = []
+  const check = (p: unknown, dirs: readonly string[]): boolean => { asked.push([p, dirs]); return p === '/virtual/ok' }
+  const fake = compileCdpFilter(testPolicy('hedged', { cdp: {} }).cdp, DIRS, check)
+  const st = stateWith('browser')
+  table(t, fake, st, [
+    ['file the check accepts', cmd('DOM.setFileInputFiles', { files: ['/virtual/ok'], backendNodeId: 1 }, PAGE_SID), 'forward'],
+    ['file the check refuses', cmd('DOM.setFileInputFiles', { files: [join(upload, 'a.txt')], backendNodeId: 1 }, PAGE_SID),
+      'cdp.files:outside-workspace'],
+    ['download path the check accepts', cmd('Browser.setDownloadBehavior', { behavior: 'allow', downloadPath: '/virtual/ok' }), 'forward'],
+  ])
+  t.same(asked.map(([p]) => p), ['/virtual/ok', join(upload, 'a.txt'), '/virtual/ok'])
+  t.same(asked[2]?.[1], [output], 'downloads are checked against output/ only')
+})
+
 t.test('browser contexts: no per-context proxy', async t => {
   const st = stateWith('browser')
   table(t, hedged, st, [
@@ -509,9 +525,15 @@ t.test('IO streams: only handles issued on this connection', async t => {
     ['own handle', cmd('IO.read', { handle: '1739284563', size: 1048576 }, PAGE_SID), 'forward'],
     ['own handle, from the root session', cmd('IO.read', { handle: '1739284563' }), 'forward'],
     ['near miss: a neighbouring handle', cmd('IO.read', { handle: '1739284564' }, PAGE_SID), 'cdp.io:foreign-handle'],
-    ['close own handle', cmd('IO.close', { handle: '1739284563' }, PAGE_SID), 'forward'],
-    ['read after close', cmd('IO.read', { handle: '1739284563' }, PAGE_SID), 'cdp.io:foreign-handle'],
   ])
+  // decide() only names what IO.close ends; the relay forgets the handle once it has forwarded the command
+  const close = decide(hedged, st, cmd('IO.close', { handle: '1739284563' }, PAGE_SID))
+  t.same(close.action === 'forward' ? close.closesHandle : close.action, '1739284563', 'close own handle: forwarded, naming the handle')
+  t.ok(st.handles.has('1739284563'), 'decide wrote nothing')
+  const read = decide(hedged, st, cmd('IO.read', { handle: '1739284563' }, PAGE_SID))
+  t.equal(read.action === 'forward' ? read.closesHandle : read.action, undefined, 'IO.read ends nothing')
+  st.closeHandle('1739284563') // what the relay does after forwarding
+  table(t, hedged, st, [['read after close', cmd('IO.read', { handle: '1739284563' }, PAGE_SID), 'cdp.io:foreign-handle']])
   // a stream in the answer to an untracked command teaches nothing
   t.notOk(feed(st, '{"id":121,"result":{"stream":"99"}}'), 'untracked answer not parsed')
   st.observe('{"id":121,"result":{"stream":"99"}}')

@@ -1,8 +1,9 @@
 // Two rules found missing by the comparison's gap attacks, as pure tables:
 // cookies stripped from browser→client events, and "inert" isolated-world init scripts.
 import t from 'tap'
-import { ConnectionState, stripCookies } from '../../src/cdp/sessions.ts'
-import { isInertSource } from '../../src/cdp/filter.ts'
+import { ConnectionState } from '../../src/cdp/sessions.ts'
+import { mayCarryCookies, redactCookies, stripCookies } from '../../src/cdp/event-redaction.ts'
+import { isInertSource } from '../../src/cdp/decide.ts'
 
 t.test('stripCookies removes cookies wherever events carry them, and nothing else', async t => {
   const ev = {
@@ -14,31 +15,45 @@ t.test('stripCookies removes cookies wherever events carry them, and nothing els
     request: { headers: { cookie: 'x=SECRET6', Referer: 'http://127.0.0.1/' } },
     cookieIssueDetails: { rawCookieLine: 'sid=SECRET7; HttpOnly', cookie: { name: 'sid' } },
   }
-  t.ok(stripCookies(ev))
-  t.notMatch(JSON.stringify(ev), /SECRET/)
-  t.equal(ev.headers.Accept, 'text/html', 'other headers kept')
-  t.equal(ev.request.headers.Referer, 'http://127.0.0.1/')
-  t.match(ev.headersText, /Content-Type: text\/html/)
-  t.equal((ev.cookieIssueDetails as Record<string, unknown>).cookie, undefined, 'cookie objects go whole (they hold values)')
-  t.notOk(stripCookies({ headers: { Accept: '*/*' }, associatedCookies: [] }), 'near miss: nothing to strip')
+  const before = JSON.stringify(ev)
+  const out = stripCookies(ev)
+  t.not(out, ev, 'a new value')
+  t.equal(JSON.stringify(ev), before, 'pure: the input is untouched')
+  t.notMatch(JSON.stringify(out), /SECRET/)
+  t.equal(out.headers.Accept, 'text/html', 'other headers kept')
+  t.equal(out.request.headers.Referer, 'http://127.0.0.1/')
+  t.match(out.headersText, /Content-Type: text\/html/)
+  t.equal((out.cookieIssueDetails as Record<string, unknown>).cookie, undefined, 'cookie objects go whole (they hold values)')
+  const clean = { headers: { Accept: '*/*' }, associatedCookies: [], list: [{ name: 'Accept', value: 'x' }] }
+  t.equal(stripCookies(clean), clean, 'near miss: nothing to strip, the same value back')
+  const proto = JSON.parse('{"__proto__":{"cookie":"SECRET"},"a":1}') as Record<string, unknown>
+  const stripped = stripCookies(proto)
+  t.equal(Object.getPrototypeOf(stripped), Object.prototype, 'a "__proto__" key stays an own key, never a prototype')
+  t.notMatch(JSON.stringify(stripped), /SECRET/)
 })
 
-t.test('the relay path: cookie events are selected, rewritten in enforce, left in report-only', async t => {
-  const st = new ConnectionState('browser', true)
+t.test('the relay path: cookie events are selected by their first bytes and redacted; the session tracker never reads them', async t => {
   const frame = JSON.stringify({ method: 'Network.requestWillBeSentExtraInfo', params: { headers: { cookie: 'sid=SECRET' }, associatedCookies: [] }, sessionId: 'ABC' })
-  t.ok(st.needsParse(Buffer.from(frame)))
-  const enforced = st.observe(frame)
-  t.equal(enforced.redacted, true)
-  t.notMatch(enforced.text ?? '', /SECRET/)
-  const reported = new ConnectionState('browser', { redactCookies: true, enforce: false }).observe(frame)
-  t.same(reported, { redacted: true }, 'report-only: the frame is reported, not changed')
-  t.same(st.observe(JSON.stringify({ method: 'Network.dataReceived', params: { dataLength: 1 } })), {}, 'nothing to strip: send the original bytes')
-  t.notOk(new ConnectionState('browser', false).needsParse(Buffer.from(frame)), 'redaction off: Network events take the fast path')
-  t.notOk(st.needsParse(Buffer.from('{"id":5,"result":{"data":"' + 'A'.repeat(1000) + '"}}')), 'untracked responses take the fast path')
+  t.ok(mayCarryCookies(Buffer.from(frame)))
+  const redacted = redactCookies(JSON.parse(frame))
+  t.notMatch(JSON.stringify(redacted), /SECRET/)
+  t.equal(redacted?.sessionId, 'ABC', 'addressed to the same session')
+  t.equal(redacted?.method, 'Network.requestWillBeSentExtraInfo')
+  t.equal(redactCookies({ method: 'Network.dataReceived', params: { dataLength: 1 } }), undefined, 'nothing to strip: the original bytes')
+  const consoleEvent = { method: 'Runtime.consoleAPICalled', params: { headers: { cookie: 'x' } } }
+  t.equal(redactCookies(consoleEvent), undefined, 'other domains: untouched')
+  for (const f of ['{"method":"Fetch.requestPaused","params":{}}', '{"method":"Audits.issueAdded","params":{}}']) {
+    t.ok(mayCarryCookies(Buffer.from(f)), f)
+  }
+  const fast = ['{"id":5,"result":{"data":"' + 'A'.repeat(1000) + '"}}', '{"method":"Page.frameNavigated","params":{}}',
+    '{"method":"Audits.enable"}']
+  for (const f of fast) {
+    t.notOk(mayCarryCookies(Buffer.from(f)), `fast path: ${f.slice(0, 30)}`)
+  }
+  t.notOk(new ConnectionState('browser').needsParse(Buffer.from(frame)), 'sessions.ts learns nothing from Network events')
 })
 
 t.test('header arrays: a Set-Cookie entry in Fetch.requestPaused.responseHeaders is removed, other entries stay', async t => {
-  const st = new ConnectionState('browser', true)
   const frame = JSON.stringify({
     method: 'Fetch.requestPaused',
     params: {
@@ -53,12 +68,13 @@ t.test('header arrays: a Set-Cookie entry in Fetch.requestPaused.responseHeaders
     },
     sessionId: 'ABC',
   })
-  t.ok(st.needsParse(Buffer.from(frame)))
-  const o = st.observe(frame)
-  t.notMatch(o.text ?? '', /SECRET/)
-  t.same(JSON.parse(o.text ?? '{}').params.responseHeaders, [{ name: 'Content-Type', value: 'text/html' }])
-  const near = JSON.stringify({ method: 'Fetch.requestPaused', params: { requestId: 'r2', responseHeaders: [{ name: 'X-Cookie-Policy', value: 'x' }, { name: 'Content-Type', value: 'a' }] } })
-  t.same(st.observe(near), {}, 'near miss: headers that only mention cookies stay, nothing rewritten')
+  t.ok(mayCarryCookies(Buffer.from(frame)))
+  const o = redactCookies(JSON.parse(frame))
+  t.notMatch(JSON.stringify(o), /SECRET/)
+  t.same((o?.params as { responseHeaders: unknown }).responseHeaders, [{ name: 'Content-Type', value: 'text/html' }])
+  const responseHeaders = [{ name: 'X-Cookie-Policy', value: 'x' }, { name: 'Content-Type', value: 'a' }]
+  const near = { method: 'Fetch.requestPaused', params: { requestId: 'r2', responseHeaders } }
+  t.equal(redactCookies(near), undefined, 'near miss: headers that only mention cookies stay, nothing rewritten')
 })
 
 t.test('isInertSource: only whitespace and comments', async t => {

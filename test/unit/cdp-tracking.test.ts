@@ -65,7 +65,8 @@ t.test('a released context stays claimed until it is retired', async t => {
 })
 
 t.test('pages per connection are capped (review: one client could exhaust the shared browser)', async t => {
-  const { compileCdpFilter, decide } = await import('../../src/cdp/filter.ts')
+  const { compileCdpFilter } = await import('../../src/cdp/filter.ts')
+  const { decide } = await import('../../src/cdp/decide.ts')
   const { testPolicy } = await import('../helpers/gateway.ts')
   const f = compileCdpFilter(testPolicy('hedged', { cdp: { maxPagesPerConnection: 2 } }).cdp)
   const st = state()

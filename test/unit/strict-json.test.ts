@@ -1,11 +1,10 @@
 import t from 'tap'
-import {
-  parseStrictJson, parseCdpCommand, serialiseCdpCommand, StrictJsonError, type CdpCommand,
-} from '../../src/json/strict.ts'
+import { parseStrictJson, StrictJsonError } from '../../src/json/strict.ts'
+import { CdpCommandError, parseCdpCommand, serialiseCdpCommand, type CdpCommand } from '../../src/cdp/protocol.ts'
 
 function reasonOf (f: () => unknown): string {
   try { f(); return 'ok' } catch (err) {
-    if (err instanceof StrictJsonError) return err.reason
+    if (err instanceof StrictJsonError || err instanceof CdpCommandError) return err.reason
     throw err
   }
 }
@@ -132,8 +131,8 @@ t.test('parseCdpCommand: refuses everything else with a stable reason', async t 
 })
 
 t.test('parseCdpCommand: errors carry id and sessionId when valid, for the CDP error reply', async t => {
-  const get = (text: string): StrictJsonError => {
-    try { parseCdpCommand(text) } catch (err) { return err as StrictJsonError }
+  const get = (text: string): CdpCommandError => {
+    try { parseCdpCommand(text) } catch (err) { return err as CdpCommandError }
     throw new Error('no error')
   }
   const a = get(`{"id":5,"method":"Not a method","sessionId":"${SID}"}`)
