@@ -1,9 +1,9 @@
-// The folder rule (checked by `npm test` through `npm run lint:deps`). It keeps the
+// The folder rule (checked by `npm test` through `npm run lint:deps`); docs/architecture.md. It keeps the
 // gateway's decision code free of its fronts, the two fronts apart, and the baseline
 // sandbox free of the gateway, so each can be read, tested and replaced on its own.
-const CORE = '^src/(policy|json|net|layers|auth|errors)/'
-const FRONTS = '^src/(kernel|cdp|egress|admin\\.ts|gateway\\.ts|app|cli|compare)'
-const GATEWAY = '^src/(kernel|cdp|egress|layers|auth|policy|json|errors|app|admin\\.ts|gateway\\.ts|metrics\\.ts)'
+const CORE = '^src/(policy|json|net|layers|auth|errors|audit)/'
+const FRONTS = '^src/(kernel|cdp|egress|admin|gateway\\.ts|app|cli|compare)'
+const GATEWAY = '^src/(kernel|cdp|egress|layers|auth|policy|json|errors|audit|app|admin|gateway\\.ts|metrics\\.ts)'
 
 module.exports = {
   forbidden: [

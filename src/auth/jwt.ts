@@ -1,6 +1,6 @@
 // JWT verification for both services (kernel API, CDP): pinned algorithms, one audience
 // per service, header-supplied keys refused, verified tokens cached by whole token.
-// Threat (DESIGN.md §2, "token theft / forgery"): alg:none, HS/RS confusion (RFC 8725 §2.1,
+// Threat (docs/threat-model.md, "token theft / forgery"): alg:none, HS/RS confusion (RFC 8725 §2.1,
 // §3.1), keys smuggled in the header (jku/x5u/jwk/x5c, RFC 8725 §3.10), cross-service
 // replay (RFC 8725 §3.9). Everything here fails closed: any doubt is HEDGE_AUTH_INVALID.
 //

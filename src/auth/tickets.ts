@@ -1,7 +1,7 @@
 // Single-use CDP tickets. Discovery answers (/json/version, /json/list) carry WebSocket
 // URLs; clients such as Puppeteer's `connect({ browserURL })` then open them WITHOUT our
 // Authorization header. Instead of putting the bearer token in the URL (where it lands in
-// logs and history; DESIGN.md "token theft"), the gateway puts a ticket there: random,
+// logs and history; docs/threat-model.md "token theft / forgery"), the gateway puts a ticket there: random,
 // bound to one target path, short-lived, usable once, and never outliving the token.
 //
 // Quotas (issue 9, item 9): a `cdp:read` token could mint tickets fast enough to evict every

@@ -1,5 +1,5 @@
 // URL policy for URLs a CDP client hands the browser (Page.navigate, Target.createTarget, …):
-// "the browser becomes a pivot" (DESIGN §2). The URL is parsed exactly as Chromium parses it
+// "the browser becomes a pivot" (docs/threat-model.md). The URL is parsed exactly as Chromium parses it
 // (WHATWG URL: 'HTTP://127.1', 'http://0x7f.1', 'http:\\127.0.0.1', tabs and newlines removed,
 // userinfo split off), checked, and `canonical` (url.href) is returned so the caller forwards
 // the string that was checked, never the original spelling.

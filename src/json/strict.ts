@@ -1,4 +1,4 @@
-// Strict JSON ("filter evasion", DESIGN §2): what a filter decides on must be exactly what the
+// Strict JSON ("filter evasion", docs/threat-model.md): what a filter decides on must be exactly what the
 // receiver would read. JSON.parse is last-wins on duplicate keys and accepts lone surrogates;
 // Chromium's dispatcher errors on a duplicated top-level key but is last-wins inside params.
 // So a duplicate anywhere, a lone surrogate anywhere, or excessive nesting is refused here, and

@@ -1,4 +1,4 @@
-// Canonical request-target check for the kernel front ("filter evasion", DESIGN §2).
+// Canonical request-target check for the kernel front ("filter evasion", docs/threat-model.md).
 // The gateway matches routes on the raw path and forwards the raw path, so a path is
 // accepted only when every parser behind us (uvicorn, Starlette, FastAPI) must read it the
 // same way the route table does. Nothing is normalised: anything that a normaliser would

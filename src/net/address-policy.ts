@@ -1,4 +1,4 @@
-// Address classification for "the browser becomes a pivot" (DESIGN §2): is this IP
+// Address classification for "the browser becomes a pivot" (docs/threat-model.md): is this IP
 // loopback, private, link-local, a cloud metadata endpoint, …? Pure, no I/O, no DNS.
 //
 // - classifyAddress() takes an address as DNS or the WHATWG URL parser writes it

@@ -1,4 +1,4 @@
-// The JWT verifier, one section per attack class (DESIGN.md "token theft / forgery").
+// The JWT verifier, one section per attack class (docs/threat-model.md, "token theft / forgery").
 // Every section has near-misses that MUST pass next to the attacks that must fail, so a
 // rule that denies too much shows up as loudly as one that denies too little.
 import t from 'tap'
