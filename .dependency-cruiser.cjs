@@ -1,4 +1,4 @@
-// The folder rule (checked by `npm test` through `npm run lint:deps`); docs/architecture.md. It keeps the
+// The folder rule (checked by `npm test` through `npm run lint:deps`; README "Development"). It keeps the
 // gateway's decision code free of its fronts, the two fronts apart, and the baseline
 // sandbox free of the gateway, so each can be read, tested and replaced on its own.
 const CORE = '^src/(policy|json|net|layers|auth|errors|audit)/'
