@@ -20,6 +20,10 @@ function hedge (args: string[], timeoutMs: number): Promise<{ code: number, stdo
   })
 }
 
+// A whole comparison (two deployments, the attack catalogue, every workflow) runs here: on a
+// loaded 2-core machine it can take longer than tap's default file timeout.
+t.setTimeout(1_800_000)
+
 const out = await mkdtemp(join(tmpdir(), 'hedge-compare-test-'))
 t.teardown(() => rm(out, { recursive: true, force: true }))
 
