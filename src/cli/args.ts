@@ -2,6 +2,9 @@
 // errors), plus typed getters that reject bad values with a message naming the flag.
 import { parseArgs } from 'node:util'
 
+/** One command: parses its own flags, returns an exit code. */
+export interface Command { run: (argv: string[]) => Promise<number> }
+
 export class UsageError extends Error { override name = 'UsageError' }
 
 export interface FlagSpec { type: 'string' | 'boolean', short?: string, help: string, default?: string | boolean, multiple?: boolean }

@@ -1,7 +1,7 @@
 // `hedge audit verify PATH…`: check an audit trail's chain (docs/audit.md).
 import { parse, helpText, UsageError, type FlagSpecs } from './args.ts'
 import { verifyTrail } from '../audit/verify.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 const FLAGS: FlagSpecs = {
   'key-env': { type: 'string', help: 'environment variable holding the HMAC key of a keyed trail', default: 'HEDGE_AUDIT_KEY' },
@@ -13,7 +13,6 @@ const HELP = helpText('hedge audit verify FOLDER|FILE… [--key-env HEDGE_AUDIT_
   'first broken line.', FLAGS)
 
 export const command: Command = {
-  summary: 'verify an audit trail',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS, 64)

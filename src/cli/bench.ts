@@ -23,7 +23,7 @@ import { parseCdpCommand, serialiseCdpCommand } from '../cdp/protocol.ts'
 import { createVerifier } from '../auth/jwt.ts'
 import { mintToken } from '../auth/mint.ts'
 import type { Policy } from '../policy/schema.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 /** The issue's target for the filtered CDP relay: sequential round trips at ≥ 0.85 of direct throughput. */
 export const CDP_RELAY_TARGET = 0.85
@@ -57,7 +57,6 @@ export interface BenchResult {
 }
 
 export const command: Command = {
-  summary: 'measure the gateway\'s overhead against direct connections',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)

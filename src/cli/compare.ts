@@ -14,7 +14,7 @@ import { renderHtml } from '../compare/report/html.ts'
 import { renderSummary } from '../compare/report/terminal.ts'
 import { validateReport } from '../compare/report/model.ts'
 import { parseDuration } from './duration.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 const FLAGS: FlagSpecs = {
   deployments: { type: 'string', help: 'comma-separated policy names or files, each run as one deployment ("" with --attach: none)', default: 'baseline,hedged' },
@@ -36,7 +36,6 @@ const HELP = helpText('hedge compare [--deployments baseline,hedged,…] [--laye
   'attack through or a workflow its policy allows fails.', FLAGS)
 
 export const command: Command = {
-  summary: 'the A/B comparison',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)

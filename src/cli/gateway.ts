@@ -5,7 +5,7 @@ import { loadPolicy } from '../policy/load.ts'
 import { startGateway } from '../gateway.ts'
 import { createLogger } from '../logger.ts'
 import { untilSignal } from './signals.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 const FLAGS: FlagSpecs = {
   policy: { type: 'string', help: 'policy name (policies/NAME.yaml) or file', default: 'hedged' },
@@ -22,7 +22,6 @@ const HELP = helpText('hedge gateway --policy hedged [--kernel-upstream URL] [--
   'Run the gateway alone, in front of upstreams that are already running: the sidecar shape.\nPrints one line "ready {json}" with the listeners\' URLs when it serves; logs are JSON on stderr.', FLAGS)
 
 export const command: Command = {
-  summary: 'start the gateway alone',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)

@@ -1,6 +1,6 @@
 import { parse, str, oneOf, helpText, type FlagSpecs } from './args.ts'
 import { generateKeys } from '../auth/keys.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 const FLAGS: FlagSpecs = {
   alg: { type: 'string', help: 'RS256, ES256 or EdDSA', default: 'ES256' },
@@ -11,7 +11,6 @@ const HELP = helpText('hedge keys [--alg ES256] [--out certs]',
   'with the public key (for the policy\'s auth.jwksFile). Private keys are never committed.', FLAGS)
 
 export const command: Command = {
-  summary: 'make a key pair and JWKS',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)

@@ -1,8 +1,6 @@
 // `hedge` — thin dispatch to one module per command. Each command parses its own flags
 // strictly and returns an exit code; errors become one clear line on stderr.
-import { UsageError } from './args.ts'
-
-export interface Command { summary: string, run: (argv: string[]) => Promise<number> }
+import { UsageError, type Command } from './args.ts'
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   sandbox: async () => (await import('./sandbox.ts')).command,

@@ -4,14 +4,13 @@ import { loadPolicy, PolicyError } from '../policy/load.ts'
 import { compilePolicy } from '../policy/compile.ts'
 import { policyDocs } from '../policy/docs.ts'
 import { LAYERS } from '../policy/schema.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 const HELP = helpText('hedge policy check FILE|NAME  |  hedge policy docs',
   'check: validate and compile a policy (HEDGE_LAYER_* overrides applied) and print the effective settings;\n' +
   'a mistake is reported with its path in the file and exit status 1.\ndocs: print the table of every policy knob (generated from the schema).', {})
 
 export const command: Command = {
-  summary: 'check a policy, or print the knob reference',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const [sub, ...rest] = argv

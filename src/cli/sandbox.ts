@@ -2,7 +2,7 @@ import { parse, str, port, helpText, UsageError, type FlagSpecs } from './args.t
 import { startSandbox } from '../sandbox/stack.ts'
 import { createLogger } from '../logger.ts'
 import { untilSignal } from './signals.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 export const SANDBOX_FLAGS: FlagSpecs = {
   host: { type: 'string', help: 'bind address for the kernel server and forwarder (0.0.0.0 in the container)', default: '127.0.0.1' },
@@ -31,7 +31,6 @@ const HELP = helpText('hedge sandbox [options]',
   'Prints one line "ready {json}" when every part answers its health check; Ctrl-C/SIGTERM stops everything.', SANDBOX_FLAGS)
 
 export const command: Command = {
-  summary: 'start the baseline sandbox',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, SANDBOX_FLAGS)

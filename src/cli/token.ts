@@ -3,7 +3,7 @@ import { parse, str, oneOf, helpText, UsageError, type FlagSpecs } from './args.
 import { loadPolicy } from '../policy/load.ts'
 import { mintToken, parseTtl } from '../auth/mint.ts'
 import { SCOPES, type Scope } from '../policy/schema.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 const FLAGS: FlagSpecs = {
   scope: { type: 'string', help: `space-separated scopes (${SCOPES.filter(s => s !== 'public').join(', ')})` },
@@ -17,7 +17,6 @@ const HELP = helpText('hedge token --scope "kernel:read kernel:control" [--ttl 1
   'Mint a development token from the configured key (HS256: the secret in $HEDGE_JWT_SECRET or the policy\'s\nsecretFile). Prints the token alone on stdout.', FLAGS)
 
 export const command: Command = {
-  summary: 'mint a development token',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)

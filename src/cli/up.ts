@@ -12,7 +12,7 @@ import { mintToken } from '../auth/mint.ts'
 import { createLogger, logFormatFor } from '../logger.ts'
 import { SCOPES, type Scope } from '../policy/schema.ts'
 import { untilSignal } from './signals.ts'
-import type { Command } from './main.ts'
+import type { Command } from './args.ts'
 
 const DEFAULT_TOPOLOGY = 'documented for the policy named baseline, else hedged; never from a layer switch'
 const FLAGS: FlagSpecs = {
@@ -40,7 +40,6 @@ const HELP = helpText('hedge up [--policy NAME|FILE] [--topology documented|gate
   'Without HEDGE_JWT_SECRET a random secret is made for this run, so its tokens die with it.', FLAGS)
 
 export const command: Command = {
-  summary: 'start the sandbox and the gateway',
   async run (argv) {
     if (argv.includes('--help')) { process.stdout.write(HELP); return 0 }
     const p = parse(argv, FLAGS)
